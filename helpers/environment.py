@@ -1,0 +1,36 @@
+"""What every notebook prints first: the active profile, the device and the versions in use."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import torch
+
+from .paths import data_dir, runs_dir
+from .profiles import active_profile, pick_device
+
+
+def show_setup() -> dict[str, str]:
+    """Print (and return) the profile, device, library versions and data locations."""
+    profile, device = active_profile(), pick_device()
+    try:
+        import torchvision
+        tv = torchvision.__version__
+    except ImportError:  # a broken torch/torchvision pair should not hide the rest
+        tv = "not importable"
+    info = {
+        "profile": f"{profile.name} ({profile.summary}); set BN_PROFILE=ci|laptop|paper to change",
+        "device": f"{device}" + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                 f" ({torch.get_num_threads()} threads)" if device.type == "cpu" else ""),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": tv,
+        "numpy": np.__version__,
+        "data": str(data_dir()),
+        "run cache": str(runs_dir()),
+    }
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:>{width}}: {value}")
+    return info

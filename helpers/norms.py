@@ -1,0 +1,66 @@
+"""The normalization-layer registry: models pick the layer after each conv/linear by name.
+
+Adding a normalization is a few lines::
+
+    @register_norm("mine", absorbs_bias=True)
+    def _mine(num_features: int, dim: int, **options) -> nn.Module:
+        return MyNorm(num_features, **options)
+
+``dim`` is 2 after a convolution (inputs N,C,H,W) and 1 after a linear layer (inputs N,C).
+``absorbs_bias`` says that the layer subtracts a mean, which makes the bias of the preceding
+conv/linear layer redundant, so models leave that bias out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+NormFactory = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class NormSpec:
+    name: str
+    factory: NormFactory
+    absorbs_bias: bool
+
+
+NORMS: dict[str, NormSpec] = {}
+
+
+def register_norm(name: str, *, absorbs_bias: bool) -> Callable[[NormFactory], NormFactory]:
+    """Decorator adding ``factory(num_features, dim, **options)`` to the registry as ``name``."""
+
+    def add(factory: NormFactory) -> NormFactory:
+        NORMS[name] = NormSpec(name, factory, absorbs_bias)
+        return factory
+
+    return add
+
+
+def norm_spec(name: str) -> NormSpec:
+    """The registry entry for ``name``; an unknown name fails with the list of known ones."""
+    if name not in NORMS:
+        raise ValueError(f"unknown norm {name!r}; choose one of: {', '.join(NORMS)}")
+    return NORMS[name]
+
+
+def make_norm(name: str, num_features: int, dim: int = 2, **options) -> nn.Module:
+    """A fresh normalization layer ``name`` for ``num_features`` channels."""
+    if dim not in (1, 2):
+        raise ValueError(f"dim must be 1 (N,C inputs) or 2 (N,C,H,W inputs), got {dim}")
+    return norm_spec(name).factory(num_features, dim, **options)
+
+
+@register_norm("none", absorbs_bias=False)
+def _identity(num_features: int, dim: int) -> nn.Module:
+    return nn.Identity()
+
+
+@register_norm("batch", absorbs_bias=True)
+def _batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> nn.Module:
+    layer = nn.BatchNorm2d if dim == 2 else nn.BatchNorm1d
+    return layer(num_features, eps=eps, momentum=momentum)

@@ -1,0 +1,51 @@
+"""Where datasets and cached runs live, and how files are written safely.
+
+Paths are found from the package, never from the working directory, so a notebook
+finds the same data whichever folder its kernel starts in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+
+
+def default_data_dir() -> Path:
+    """``data/`` at the repository root; ``~/.cache/bn-landscape`` if the package is not in a checkout."""
+    if (REPO_ROOT / "pyproject.toml").is_file():
+        return REPO_ROOT / "data"
+    return Path.home() / ".cache" / "bn-landscape"
+
+
+def data_dir() -> Path:
+    """Dataset directory: ``BN_DATA_DIR`` if set (it may be read-only), else the default."""
+    env = os.environ.get("BN_DATA_DIR")
+    return Path(env).expanduser() if env else default_data_dir()
+
+
+def runs_dir() -> Path:
+    """Run-cache directory: ``BN_RUNS_DIR`` if set, else ``runs/`` in the default data directory.
+
+    Deliberately independent of ``BN_DATA_DIR``, so pointing that at a read-only copy of the
+    datasets never makes us write there.
+    """
+    env = os.environ.get("BN_RUNS_DIR")
+    return Path(env).expanduser() if env else default_data_dir() / "runs"
+
+
+def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
+    """Write an ``.npz`` so that readers see either the old file or the complete new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

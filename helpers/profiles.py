@@ -1,0 +1,110 @@
+"""Profiles: one switch (``BN_PROFILE``) sets data size, steps and widths for every notebook.
+
+- ``ci``: seconds per notebook on a 2-core machine; checks that the code runs, not the science.
+- ``laptop`` (default): a few minutes per notebook on a laptop CPU; the claims should hold.
+- ``paper``: the paper's protocol (PAPER.md), meant for a GPU.
+
+The device is picked automatically (CUDA, then Apple MPS, then CPU); ``BN_DEVICE`` forces one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Sizes shared by all notebooks. Notebooks scale their own experiments from these."""
+
+    name: str
+    train_size: int  # CIFAR-10 training images used (a seeded random subset)
+    test_size: int  # CIFAR-10 test images used for test accuracy
+    batch_size: int  # SGD batch size (the paper: 128)
+    steps: int  # training steps of one standard VGG run
+    eval_every: int  # steps between test-accuracy evaluations
+    vgg: str  # VGG layer configuration
+    width: float  # channel-width multiplier of the VGG
+    dln_samples: int  # samples of the deep-linear-network data set (full batch)
+    dln_steps: int  # gradient-descent steps of one DLN run
+    summary: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci",
+        train_size=2048,
+        test_size=1000,
+        batch_size=128,
+        steps=30,
+        eval_every=15,
+        vgg="vgg11",
+        width=0.125,
+        dln_samples=256,
+        dln_steps=200,
+        summary="smoke test: seconds per notebook, numbers too small to mean much",
+    ),
+    "laptop": Profile(
+        name="laptop",
+        train_size=10_000,
+        test_size=2_000,
+        batch_size=128,
+        steps=400,
+        eval_every=50,
+        vgg="vgg11",
+        width=0.25,
+        dln_samples=1_000,
+        dln_steps=2_000,
+        summary="a few minutes per notebook on a laptop CPU",
+    ),
+    "paper": Profile(
+        name="paper",
+        train_size=50_000,
+        test_size=10_000,
+        batch_size=128,
+        steps=15_000,
+        eval_every=500,
+        vgg="vgg16",
+        width=1.0,
+        dln_samples=1_000,
+        dln_steps=10_000,
+        summary="the paper's protocol (PAPER.md); meant for a GPU",
+    ),
+}
+
+DEFAULT_PROFILE = "laptop"
+
+
+def active_profile(name: str | None = None) -> Profile:
+    """The profile named by ``name``, else by ``BN_PROFILE``, else ``laptop``."""
+    name = name if name is not None else os.environ.get("BN_PROFILE", DEFAULT_PROFILE)
+    key = name.strip().lower()
+    if key not in PROFILES:
+        valid = ", ".join(PROFILES)
+        raise ValueError(f"unknown profile {name!r} (from BN_PROFILE); choose one of: {valid}")
+    return PROFILES[key]
+
+
+def pick_device(name: str | None = None) -> torch.device:
+    """``name``, else ``BN_DEVICE``, else the best available: CUDA, then Apple MPS, then CPU."""
+    name = name if name is not None else os.environ.get("BN_DEVICE", "")
+    if name:
+        try:
+            device = torch.device(name)
+        except RuntimeError as err:
+            raise ValueError(f"BN_DEVICE={name!r} is not a device name; use cpu, cuda, cuda:1 or mps") from err
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"BN_DEVICE={name!r} asks for CUDA, but torch sees no CUDA GPU")
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise ValueError(f"BN_DEVICE={name!r} asks for Apple MPS, which is not available here")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

@@ -1,0 +1,50 @@
+"""Sliders wired to the plain training and plotting functions; no training logic lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import clear_output
+
+from .plots import plot_curves
+from .runs import History
+from .train import RunConfig, train
+
+
+class LearningRateExplorer:
+    """A log-scale learning-rate slider, a BatchNorm checkbox and a Train button.
+
+    Each click trains one run of ``base`` at the chosen settings (through the run cache, so
+    going back to a value is instant) and redraws it over the reference runs. A run that
+    diverges is drawn as diverged. Display it with ``display(explorer.widget)``.
+    """
+
+    def __init__(self, base: RunConfig, reference: Mapping[str, History] | None = None,
+                 metrics: Sequence[str] = ("train_loss", "test_acc"), log10_range: tuple[float, float] = (-3, 1)):
+        self.base, self.metrics = base, tuple(metrics)
+        self.runs: dict[str, History] = dict(reference or {})
+        self.slider = widgets.FloatLogSlider(value=base.lr, base=10, min=log10_range[0], max=log10_range[1],
+                                             step=0.05, description="learning rate", readout_format=".3g",
+                                             continuous_update=False)
+        self.batchnorm = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm")
+        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
+        self.output = widgets.Output()
+        self.button.on_click(lambda _: self.train_selected())
+        self.widget = widgets.VBox([widgets.HBox([self.slider, self.batchnorm, self.button]), self.output])
+
+    def selected_config(self) -> RunConfig:
+        return replace(self.base, lr=float(self.slider.value), norm="batch" if self.batchnorm.value else "none")
+
+    def train_selected(self) -> History:
+        """Train (or fetch from the cache) the selected run, add it to the plot and return it."""
+        config = self.selected_config()
+        with self.output:
+            clear_output(wait=True)
+            history = train(config)
+            self.runs[f"{'BN' if config.norm == 'batch' else 'Standard'}, lr {config.lr:.3g}"] = history
+            plot_curves(self.runs, self.metrics)
+            plt.show()
+        return history
