@@ -83,6 +83,13 @@ class LayeredNet(nn.Module):
             raise IndexError(f"layer {index} does not exist: this network has layers 1..{len(self.layers)}")
         return self.layers[index - 1]
 
+    def layer_input(self, x: torch.Tensor, index: int) -> torch.Tensor:
+        """What layer ``index`` receives: ``x`` passed through layers 1 .. index − 1."""
+        self.layer(index)  # checks the index
+        for layer in self.layers[:index - 1]:
+            x = layer(x)
+        return x
+
     def layer_weights(self) -> list[nn.Parameter]:
         """The conv/linear weight of every layer, in order."""
         return [layer.weight for layer in self.layers]

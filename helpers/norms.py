@@ -64,3 +64,10 @@ def _identity(num_features: int, dim: int) -> nn.Module:
 def _batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> nn.Module:
     layer = nn.BatchNorm2d if dim == 2 else nn.BatchNorm1d
     return layer(num_features, eps=eps, momentum=momentum)
+
+
+@register_norm("batch_scratch", absorbs_bias=True)
+def _scratch_batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> nn.Module:
+    from .batchnorm import ScratchBatchNorm  # BN written out by hand (notebook 01)
+
+    return ScratchBatchNorm(num_features, eps=eps, momentum=momentum)

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import clear_output
 
-from .plots import plot_curves
+from .plots import plot_affine, plot_curves
 from .runs import History
 from .train import RunConfig, train
 
@@ -48,3 +49,26 @@ class LearningRateExplorer:
             plot_curves(self.runs, self.metrics)
             plt.show()
         return history
+
+
+class AffineExplorer:
+    """γ and β sliders redrawing the histogram of γ·x̂ + β (what BN's learnable affine map does)."""
+
+    def __init__(self, x_hat: np.ndarray):
+        self.x_hat = np.asarray(x_hat, dtype=float).ravel()
+        self.gamma = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="γ (scale)")
+        self.beta = widgets.FloatSlider(value=0.0, min=-4.0, max=4.0, step=0.1, description="β (shift)")
+        self.output = widgets.Output()
+        self.shown: tuple[float, float] = (float("nan"), float("nan"))  # mean and std of the drawn values
+        for slider in (self.gamma, self.beta):
+            slider.observe(lambda _: self.redraw(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.gamma, self.beta]), self.output])
+        self.redraw()
+
+    def redraw(self) -> None:
+        values = self.gamma.value * self.x_hat + self.beta.value
+        self.shown = (float(values.mean()), float(values.std()))
+        with self.output:
+            clear_output(wait=True)
+            plot_affine(self.x_hat, self.gamma.value, self.beta.value)
+            plt.show()

@@ -33,6 +33,13 @@ def test_layers_are_addressable_from_one_like_the_paper():
             model.layer(bad)
 
 
+def test_layer_input_is_the_output_of_the_layers_before():
+    model = build_model("vgg11", "batch", width=0.125).eval()
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(model.layer(3)(model.layer_input(x, 3)), model.layer_input(x, 4))
+    torch.testing.assert_close(model.layer_input(x, 1), x)
+
+
 def test_bias_only_where_no_norm_absorbs_it():
     assert build_model("vgg11", "none").layer(1).conv.bias is not None
     assert build_model("vgg11", "batch").layer(1).conv.bias is None

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers import build_model, fit
+from helpers.batchnorm import ScratchBatchNorm, batch_statistics_spread, batchnorm_backward, batchnorm_forward
+from helpers.data import TensorData
+from helpers.train import Task, make_task
+
+from .test_train import small
+
+
+@pytest.mark.parametrize("shape, torch_bn", [((32, 6), nn.BatchNorm1d), ((8, 6, 5, 5), nn.BatchNorm2d)])
+def test_scratch_layer_matches_pytorch_in_training_and_evaluation(shape, torch_bn):
+    torch.manual_seed(0)
+    ours, theirs = ScratchBatchNorm(6), torch_bn(6)
+    with torch.no_grad():
+        for layer in (ours, theirs):
+            layer.weight.uniform_(0.5, 1.5)
+            layer.bias.uniform_(-1, 1)
+        theirs.load_state_dict(ours.state_dict())
+    for _ in range(3):  # training: outputs and running statistics
+        x = torch.randn(shape) * 3 + 2
+        torch.testing.assert_close(ours(x), theirs(x), atol=1e-5, rtol=0)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(ours, name), getattr(theirs, name), atol=1e-5, rtol=0)
+    ours.eval(), theirs.eval()
+    x = torch.randn(shape)
+    torch.testing.assert_close(ours(x), theirs(x), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(10, 3), (4, 3, 2, 2)])
+def test_hand_written_backward_passes_gradcheck(shape, training):
+    torch.manual_seed(0)
+    layer = ScratchBatchNorm(3).double().train(training)
+    x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: layer(x), (x, layer.weight, layer.bias))
+
+
+def test_backward_is_the_projection_off_one_and_x_hat():
+    torch.manual_seed(0)
+    x, g = torch.randn(20, 1, dtype=torch.float64), torch.randn(20, 1, dtype=torch.float64)
+    gamma, beta = torch.ones(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    _, cache = batchnorm_forward(x, gamma, beta, torch.zeros(1, dtype=torch.float64),
+                                 torch.ones(1, dtype=torch.float64), eps=0.0)
+    dx, _, _ = batchnorm_backward(g, cache)
+    x_hat = cache[0][:, 0]
+    assert abs(float(dx[:, 0].sum())) < 1e-10 and abs(float(dx[:, 0] @ x_hat)) < 1e-10  # orthogonal to 1 and x̂
+
+
+def test_vgg_with_scratch_batchnorm_trains_like_nn_batchnorm(cifar_dir):
+    # float64: in float32 the two (both correct) variance computations differ by rounding, which
+    # a channel with near-zero variance amplifies over a few SGD steps.
+    task = make_task(small(), torch.device("cpu"))
+    task = Task(*(TensorData(d.x.double(), d.y) for d in (task.train, task.test)))
+    histories = []
+    for norm in ("batch", "batch_scratch"):
+        model = build_model("vgg11", norm, 0.125, seed=0).double().to(memory_format=torch.channels_last)
+        histories.append(fit(model, task, lr=0.05, steps=8, batch_size=32, eval_every=3, progress=False))
+    a, b = histories
+    np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-9)
+    np.testing.assert_array_equal(a.test_acc, b.test_acc)
+
+
+def test_batch_statistics_scatter_like_one_over_root_m():
+    values = np.random.default_rng(0).normal(size=20_000)
+    spread = batch_statistics_spread(values, [4, 16, 64, 256], trials=400)
+    slope = np.polyfit(np.log(spread["batch_size"]), np.log(spread["mean_sd"]), 1)[0]
+    assert -0.6 < slope < -0.4
+    np.testing.assert_allclose(spread["mean_sd"], 1 / np.sqrt(spread["batch_size"]), rtol=0.15)

@@ -1,0 +1,105 @@
+import torch
+
+from helpers.batchnorm import batchnorm_backward, batchnorm_forward
+from helpers.exercises import check_batchnorm_backward, check_batchnorm_forward
+
+
+def _axes(x):
+    return ((0,), (1, -1)) if x.dim() == 2 else ((0, 2, 3), (1, -1, 1, 1))
+
+
+def forward_variant(unbiased=False, eps_on=True, axes_fn=None, update_running=True, biased_running=False):
+    """The reference forward with one typical mistake switched on."""
+
+    def forward(x, gamma, beta, running_mean, running_var, *, training=True, momentum=0.1, eps=1e-5):
+        axes, shape = _axes(x)
+        if axes_fn:
+            axes = axes_fn(x)
+        if training:
+            mean = x.mean(axes, keepdim=True)
+            var = x.var(axes, unbiased=unbiased, keepdim=True)
+            if update_running:
+                m = x.numel() // x.shape[1]
+                running_mean.mul_(1 - momentum).add_(momentum * x.mean(_axes(x)[0]))
+                v = x.var(_axes(x)[0], unbiased=False)
+                running_var.mul_(1 - momentum).add_(momentum * (v if biased_running else v * m / (m - 1)))
+        else:
+            mean, var = running_mean.view(shape), running_var.view(shape)
+        x_hat = (x - mean) / torch.sqrt(var + (eps if eps_on else 0.0))
+        return gamma.view(shape) * x_hat + beta.view(shape), None
+
+    return forward
+
+
+def test_reference_implementation_passes_both_checks():
+    assert check_batchnorm_forward(batchnorm_forward).passed
+    assert check_batchnorm_backward(batchnorm_forward, batchnorm_backward).passed
+
+
+def test_unfinished_exercises_say_not_implemented_without_raising():
+    def todo(*args, **kwargs):
+        raise NotImplementedError
+
+    forward = check_batchnorm_forward(todo)
+    assert forward.not_implemented and not forward.passed and "not implemented yet" in str(forward)
+    backward = check_batchnorm_backward(batchnorm_forward, todo)
+    assert backward.not_implemented and "not implemented yet" in str(backward)
+    assert "forward is not implemented" in str(check_batchnorm_backward(todo, todo))
+
+
+def test_unbiased_variance_is_named():
+    assert "unbiased variance" in str(check_batchnorm_forward(forward_variant(unbiased=True)))
+
+
+def test_missing_eps_is_named():
+    assert "leaves out ε" in str(check_batchnorm_forward(forward_variant(eps_on=False)))
+
+
+def test_wrong_axes_are_named():
+    report = str(check_batchnorm_forward(forward_variant(axes_fn=lambda x: (0,))))
+    assert "wrong axes" in report and "(0, 2, 3)" in report
+
+
+def test_running_statistics_not_updated_is_named():
+    assert "running statistics not updated" in str(check_batchnorm_forward(forward_variant(update_running=False)))
+
+
+def test_running_variance_with_the_biased_estimate_is_named():
+    assert "biased batch variance" in str(check_batchnorm_forward(forward_variant(biased_running=True)))
+
+
+def test_batch_statistics_in_evaluation_are_named():
+    def forward(x, gamma, beta, running_mean, running_var, *, training=True, momentum=0.1, eps=1e-5):
+        return batchnorm_forward(x, gamma, beta, running_mean, running_var, training=True,
+                                 momentum=momentum if training else 0.0, eps=eps)
+
+    assert "batch statistics in evaluation mode" in str(check_batchnorm_forward(forward))
+
+
+def test_wrong_backward_names_the_gradient_and_its_error():
+    def constant_stats_backward(dout, cache):
+        x_hat, gamma, inv_std, _ = cache
+        axes, shape = _axes(dout)
+        return dout * (gamma * inv_std).view(shape), (dout * x_hat).sum(axes), dout.sum(axes)
+
+    report = str(check_batchnorm_backward(batchnorm_forward, constant_stats_backward))
+    assert "dx is wrong" in report and "treats the batch mean and variance as constants" in report
+    assert "dgamma" not in report and "dbeta" not in report
+
+    def wrong_dgamma(dout, cache):
+        dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+        return dx, dgamma * 2, dbeta
+
+    assert "dgamma is wrong (largest relative error 1" in str(check_batchnorm_backward(batchnorm_forward, wrong_dgamma))
+
+
+def test_wrong_shape_and_exceptions_are_reported_not_raised():
+    def flat(x, *args, **kwargs):
+        return x.flatten(), None
+
+    assert "wrong output shape" in str(check_batchnorm_forward(flat))
+
+    def broken(*args, **kwargs):
+        raise TypeError("oops")
+
+    assert "raised TypeError: oops" in str(check_batchnorm_forward(broken))
