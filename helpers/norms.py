@@ -52,7 +52,10 @@ def make_norm(name: str, num_features: int, dim: int = 2, **options) -> nn.Modul
     """A fresh normalization layer ``name`` for ``num_features`` channels."""
     if dim not in (1, 2):
         raise ValueError(f"dim must be 1 (N,C inputs) or 2 (N,C,H,W inputs), got {dim}")
-    return norm_spec(name).factory(num_features, dim, **options)
+    try:
+        return norm_spec(name).factory(num_features, dim, **options)
+    except TypeError as err:  # an option this norm does not take
+        raise ValueError(f"norm {name!r} does not accept the options {options}: {err}") from err
 
 
 @register_norm("none", absorbs_bias=False)
@@ -61,9 +64,11 @@ def _identity(num_features: int, dim: int) -> nn.Module:
 
 
 @register_norm("batch", absorbs_bias=True)
-def _batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> nn.Module:
+def _batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5,
+                affine: bool = True) -> nn.Module:
+    """PyTorch's BN; ``affine=False`` fixes γ = 1 and β = 0 (not learned)."""
     layer = nn.BatchNorm2d if dim == 2 else nn.BatchNorm1d
-    return layer(num_features, eps=eps, momentum=momentum)
+    return layer(num_features, eps=eps, momentum=momentum, affine=affine)
 
 
 @register_norm("batch_scratch", absorbs_bias=True)

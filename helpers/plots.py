@@ -108,3 +108,52 @@ def plot_batch_statistics_spread(spread: Mapping[str, np.ndarray]) -> plt.Figure
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def plot_lr_runs(runs: Mapping[tuple[str, float], History],
+                 metrics: Sequence[str] = ("train_acc", "test_acc", "train_loss"), smooth_window: int = 10,
+                 ) -> plt.Figure:
+    """The paper's Fig. 1 layout: one panel per metric; colour = network, line style = learning rate."""
+    names = list(dict.fromkeys(name for name, _ in runs))
+    lrs = sorted({lr for _, lr in runs})
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        per_step = metric.startswith("train")
+        for (name, lr), h in runs.items():
+            x = h.steps if per_step else h.eval_steps
+            y = smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric)
+            color, style = f"C{names.index(name)}", styles[lrs.index(lr) % len(styles)]
+            ax.plot(x, y, color=color, ls=style, label=f"{name}, lr {lr:g}" + (" (diverged)" if h.diverged else ""))
+            if h.diverged and len(h.steps):
+                ax.plot(h.steps[-1], 0, "x", color="red", ms=10, mew=2, transform=ax.get_xaxis_transform())
+        ax.set_xlabel("step")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric) + (f" ({smooth_window}-step mean)" if per_step else ""))
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lr_sweep(sweep) -> plt.Figure:
+    """Final training loss and test accuracy against learning rate; diverged runs as red × at the top."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
+    marked = False
+    for k, name in enumerate(sweep.final_loss):
+        color, diverged = f"C{k}", sweep.diverged[name]
+        ax_loss.semilogx(sweep.lrs, np.where(diverged, np.nan, sweep.final_loss[name]), "o-", color=color, label=name)
+        ax_acc.semilogx(sweep.lrs, sweep.final_test_acc[name], "o-", color=color, label=name)
+        if diverged.any():
+            for ax in (ax_loss, ax_acc):
+                ax.plot(sweep.lrs[diverged], np.full(diverged.sum(), 0.96), "x", color=color, ms=10, mew=2,
+                        transform=ax.get_xaxis_transform(), label=None if marked else "× diverged")
+            marked = True
+    ax_loss.axhline(np.log(10), color="0.5", ls=":", lw=1, label="chance (ln 10)")
+    ax_loss.set_ylabel("final training loss")
+    ax_acc.set_ylabel("final test accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.set_xlabel("learning rate")
+        ax.grid(alpha=0.3, which="both")
+    ax_loss.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -50,11 +50,13 @@ class History:
         c = self.config.get("run", {})
         return f"{c.get('model', '?')} + {c.get('norm', '?')}, lr {c.get('lr', '?'):g}" if c else "run"
 
-    def final(self, metric: str = "train_loss", last: int = 10) -> float:
-        """Mean of the last ``last`` values of a metric (a per-batch loss is noisy); inf if diverged."""
+    def final(self, metric: str = "train_loss", last: int | None = None) -> float:
+        """Mean of the last ``last`` values of a metric, by default the last 5% of steps (at least 10),
+        because a per-batch loss is noisy. A diverged run's final loss is inf."""
         values = getattr(self, metric)
         if self.diverged and metric.endswith("loss"):
             return float("inf")
+        last = last if last is not None else max(10, len(values) // 20)
         return float(np.mean(values[-last:])) if len(values) else float("nan")
 
     def to_arrays(self) -> dict[str, np.ndarray]:

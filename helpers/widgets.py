@@ -37,7 +37,9 @@ class LearningRateExplorer:
         self.widget = widgets.VBox([widgets.HBox([self.slider, self.batchnorm, self.button]), self.output])
 
     def selected_config(self) -> RunConfig:
-        return replace(self.base, lr=float(self.slider.value), norm="batch" if self.batchnorm.value else "none")
+        norm = "batch" if self.batchnorm.value else "none"
+        options = self.base.norm_options if norm == self.base.norm else {}  # BN's options mean nothing to "none"
+        return replace(self.base, lr=float(self.slider.value), norm=norm, norm_options=options)
 
     def train_selected(self) -> History:
         """Train (or fetch from the cache) the selected run, add it to the plot and return it."""

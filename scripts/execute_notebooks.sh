@@ -9,7 +9,7 @@ export BN_PROFILE="${BN_PROFILE:-laptop}"
 [ "$#" -gt 0 ] || set -- notebooks/[0-9]*.ipynb
 for nb in "$@"; do
   start=$(date +%s)
-  jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=3600 "$nb"
+  jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1200 "$nb"
   size=$(wc -c < "$nb")
   echo "$nb: $(( $(date +%s) - start )) s, $(( size / 1024 )) KiB (profile $BN_PROFILE)"
   if grep -q '"output_type": "error"' "$nb"; then echo "$nb has an error output" >&2; exit 1; fi

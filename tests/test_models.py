@@ -107,6 +107,14 @@ def test_a_new_norm_is_a_few_lines_and_plugs_into_every_model():
         del NORMS["scale_only"]
 
 
+def test_norm_options_reach_the_layers():
+    fixed = build_model("vgg11", "batch", width=0.125, affine=False)
+    assert fixed.layer(1).norm.weight is None and fixed.layer(1).norm.bias is None
+    assert build_model("vgg11", "batch", width=0.125, momentum=0.5).layer(2).norm.momentum == 0.5
+    with pytest.raises(ValueError, match="'batch' does not accept the options"):
+        build_model("vgg11", "batch", affin=False)
+
+
 def test_batch_norm_layer_matches_the_input_rank():
     assert isinstance(make_norm("batch", 8, dim=2), nn.BatchNorm2d)
     assert isinstance(make_norm("batch", 8, dim=1), nn.BatchNorm1d)

@@ -52,6 +52,13 @@ def test_a_nan_loss_stops_the_run_and_marks_it_diverged(cifar_dir):
     assert load_run(h.config).diverged  # a divergence is a result: it is cached
 
 
+def test_final_value_averages_the_last_five_percent_of_steps():
+    steps = np.arange(1, 401)
+    h = History({}, steps, steps.astype(float), steps * 0.0, np.array([0]), np.array([1.0]), np.array([0.1]), 1.0)
+    assert h.final("train_loss") == np.mean(np.arange(381, 401))  # 20 = 5% of 400
+    assert h.final("train_loss", last=2) == 399.5
+
+
 def test_ctrl_c_returns_the_partial_history_and_caches_nothing(cifar_dir):
     def interrupt(ctx):
         if ctx.step == 7:
