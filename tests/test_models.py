@@ -1,11 +1,16 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from helpers.data import TensorData
 from helpers.models import VGG, DeepLinearNet, build_model
 from helpers.norms import NORMS, make_norm, register_norm
+from helpers.train import Task, fit, make_task
+
+from .test_train import small
 
 
 @pytest.mark.parametrize("name, convs", [("vgg11", 8), ("vgg16", 13)])
@@ -120,3 +125,18 @@ def test_batch_norm_layer_matches_the_input_rank():
     assert isinstance(make_norm("batch", 8, dim=1), nn.BatchNorm1d)
     with pytest.raises(ValueError, match="dim"):
         make_norm("batch", 8, dim=3)
+
+
+def test_vgg_with_scratch_batchnorm_trains_like_nn_batchnorm(cifar_dir):
+    # float64: in float32 the two (both correct) variance computations differ by rounding, which
+    # a channel with near-zero variance amplifies over a few SGD steps.
+    task = make_task(small(), torch.device("cpu"))
+    task = Task(*(TensorData(d.x.double(), d.y) for d in (task.train, task.test)))
+    histories = []
+    for norm in ("batch", "batch_scratch"):
+        model = build_model("vgg11", norm, 0.125, seed=0).double().to(memory_format=torch.channels_last)
+        histories.append(fit(model, task, lr=0.05, steps=8, batch_size=32, eval_every=3, progress=False))
+    a, b = histories
+    np.testing.assert_allclose(a.train_loss, b.train_loss, rtol=1e-9)
+    np.testing.assert_allclose(a.test_loss, b.test_loss, rtol=1e-9)
+    np.testing.assert_array_equal(a.test_acc, b.test_acc)
