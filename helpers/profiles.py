@@ -10,7 +10,7 @@ The device is picked automatically (CUDA, then Apple MPS, then CPU); ``BN_DEVICE
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
@@ -30,9 +30,6 @@ class Profile:
     dln_samples: int  # samples of the deep-linear-network data set (full batch)
     dln_steps: int  # gradient-descent steps of one DLN run
     summary: str
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 PROFILES: dict[str, Profile] = {

@@ -44,12 +44,6 @@ class History:
 
     ARRAYS = ("steps", "train_loss", "train_acc", "eval_steps", "test_loss", "test_acc")
 
-    @property
-    def label(self) -> str:
-        """A short name for legends, e.g. ``vgg11 + batch, lr 0.1``."""
-        c = self.config.get("run", {})
-        return f"{c.get('model', '?')} + {c.get('norm', '?')}, lr {c.get('lr', '?'):g}" if c else "run"
-
     def final(self, metric: str = "train_loss", last: int | None = None) -> float:
         """Mean of the last ``last`` values of a metric, by default the last 5% of steps (at least 10),
         because a per-batch loss is noisy. A diverged run's final loss is inf."""
