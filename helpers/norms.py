@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from .batchnorm import ScratchBatchNorm
+from .noise import ActivationNoise
+
 NormFactory = Callable[..., nn.Module]
 
 
@@ -71,8 +74,20 @@ def _batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float =
     return layer(num_features, eps=eps, momentum=momentum, affine=affine)
 
 
-@register_norm("batch_scratch", absorbs_bias=True)
+@register_norm("batch_scratch", absorbs_bias=True)  # BN written out by hand (notebook 01)
 def _scratch_batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps: float = 1e-5) -> nn.Module:
-    from .batchnorm import ScratchBatchNorm  # BN written out by hand (notebook 01)
-
     return ScratchBatchNorm(num_features, eps=eps, momentum=momentum)
+
+
+@register_norm("noisy_batch", absorbs_bias=True)
+def _noisy_batch_norm(num_features: int, dim: int, draw: str = "layer", spread: str = "std",
+                      strength: float = 1.0) -> nn.Module:
+    """BN followed by the paper's noise (after BN, before the ReLU): its Fig. 2 "noisy BN"."""
+    return nn.Sequential(_batch_norm(num_features, dim), ActivationNoise(num_features, draw, spread, strength))
+
+
+@register_norm("noise", absorbs_bias=False)
+def _noise_only(num_features: int, dim: int, draw: str = "layer", spread: str = "std",
+                strength: float = 1.0) -> nn.Module:
+    """The same noise without BN: the paper's control, Standard + noise."""
+    return ActivationNoise(num_features, draw, spread, strength)

@@ -157,3 +157,72 @@ def plot_lr_sweep(sweep) -> plt.Figure:
     ax_loss.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def ridgeline(ax: plt.Axes, hist: np.ndarray, steps: np.ndarray, edges: np.ndarray, color: str = "C0",
+              max_lines: int = 10, display_bins: int = 40) -> None:
+    """One unit's distribution over training on ``ax``: a density curve per record, later ones higher.
+
+    ``hist`` is (records, bins) counts on ``edges``. The x-range covers 99% of the values
+    recorded; within it, neighbouring bins are merged into about ``display_bins`` so that few
+    values (a deep layer's small maps) still give a readable curve. Each curve is scaled to its
+    own height: the plot compares shapes and positions.
+    """
+    pick = np.unique(np.linspace(0, len(hist) - 1, min(len(hist), max_lines)).round().astype(int))
+    counts = hist[pick].astype(float)
+    total = np.cumsum(counts.sum(0)) / max(counts.sum(), 1)
+    first = min(np.searchsorted(total, 0.005), len(total) - 1)
+    last = max(min(np.searchsorted(total, 0.995), len(total) - 1), first)
+    group = max(1, (last - first + 1) // display_bins)
+    starts = np.arange(first, last + 1, group)
+    stops = np.minimum(starts + group, last + 1)
+    merged = np.stack([counts[:, a:b].sum(1) for a, b in zip(starts, stops)], axis=1)
+    left, right = edges[starts], edges[stops]
+    x = (left + right) / 2
+    density = merged / (right - left)
+    for j in range(len(pick) - 1, -1, -1):  # back to front, so earlier records are drawn on top
+        y = j + 0.9 * density[j] / max(density[j].max(), 1e-12)
+        ax.fill_between(x, j, y, color=color, alpha=0.35, lw=0, zorder=len(pick) - j)
+        ax.plot(x, y, color=color, lw=0.8, zorder=len(pick) - j)
+    ax.set_yticks(range(len(pick)))
+    ax.set_yticklabels([str(s) for s in steps[pick]], fontsize=7)
+    ax.set_xlim(left[0], right[-1])
+
+
+def plot_distributions(runs: Mapping[str, History], layers: Sequence[int], edges: np.ndarray,
+                       show: Sequence[int] | None = None, unit: int = 0, probe: str = "activations") -> plt.Figure:
+    """Rows = networks, columns = layers: one unit's pre-activation distribution over training.
+
+    ``layers`` are the layers the probe recorded, in its order; ``show`` picks some of them.
+    """
+    show = list(layers) if show is None else list(show)
+    fig, axes = plt.subplots(len(runs), len(show), figsize=(3.3 * len(show), 2.4 * len(runs)), squeeze=False)
+    for row, (name, h) in enumerate(runs.items()):
+        rec = h.probes[probe]
+        for col, layer in enumerate(show):
+            ax = axes[row, col]
+            ridgeline(ax, rec["hist"][:, list(layers).index(layer), unit], rec["step"], edges, color=f"C{row}")
+            ax.set_title(f"{name}, layer {layer}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel("step")
+    for ax in axes[-1]:
+        ax.set_xlabel("pre-activation value")
+    fig.tight_layout()
+    return fig
+
+
+def plot_drift(drifts: Mapping[str, np.ndarray], layers: Sequence[int]) -> plt.Figure:
+    """Grouped bars: the median drift over recorded units, per layer and network."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    width = 0.8 / len(drifts)
+    for k, (name, drift) in enumerate(drifts.items()):
+        ax.bar(np.arange(len(layers)) + (k - (len(drifts) - 1) / 2) * width, np.median(drift, axis=1), width,
+               label=name, color=f"C{k}")
+    ax.set_xticks(range(len(layers)))
+    ax.set_xticklabels([f"layer {i}" for i in layers])
+    ax.set_ylabel("drift between records\n(median over units, log scale)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig

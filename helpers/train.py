@@ -126,20 +126,29 @@ class ProbeContext:
 
 @dataclass(frozen=True)
 class Probe:
-    """A measurement taken every ``every`` steps: ``fn(ctx)`` returns a dict of numbers/arrays or None.
+    """A measurement taken every ``every`` steps.
 
-    A probe must leave the model, its buffers and the optimizer as it found them. ``params``
-    enters the run-cache key: put there whatever changes the probe's output.
+    ``fn(ctx)`` runs before the step's forward pass; ``after(ctx)``, if given, runs after the
+    step's update (e.g. to collect what hooks that ``fn`` set up saw during the training forward
+    pass). Each returns a dict of numbers/arrays or None; a step's dicts are merged into one
+    record. A probe must leave the model, its buffers, the optimizer and the random number
+    generators as it found them. ``params`` enters the run-cache key: put there whatever changes
+    the probe's output.
     """
 
     name: str
     fn: Callable[[ProbeContext], dict[str, Any] | None]
     every: int = 1
     params: dict[str, Any] = field(default_factory=dict)
+    after: Callable[[ProbeContext], dict[str, Any] | None] | None = None
 
     def key(self) -> dict[str, Any]:
         return {"name": self.name, "every": self.every, "params": self.params,
-                "fn": f"{getattr(self.fn, '__module__', '')}.{getattr(self.fn, '__qualname__', repr(self.fn))}"}
+                "fn": _qualname(self.fn), "after": _qualname(self.after) if self.after else None}
+
+
+def _qualname(fn: Callable) -> str:
+    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 @torch.no_grad()
@@ -188,16 +197,19 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
         try:
             for t in range(steps):
                 x, y = next(sampler)
-                for probe in probes:
-                    if t % probe.every == 0:
-                        out = probe.fn(ProbeContext(model, x, y, t, task.loss, optimizer, lr))
-                        if out is not None:
-                            records[probe.name].append((t, out))
+                due = [p for p in probes if t % p.every == 0]
+                if due:
+                    ctx = ProbeContext(model, x, y, t, task.loss, optimizer, lr)
+                    pending = {p.name: p.fn(ctx) or {} for p in due}
                 output = model(x)
                 loss = task.loss(output, y)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                for probe in due:
+                    record = {**pending[probe.name], **((probe.after(ctx) or {}) if probe.after else {})}
+                    if record:
+                        records[probe.name].append((t, record))
                 losses[t] = loss.detach()
                 accs[t] = task.accuracy(output.detach(), y)
                 done = t + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import ipywidgets as widgets
@@ -10,7 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import clear_output
 
-from .plots import plot_affine, plot_curves
+from .plots import plot_affine, plot_curves, plot_distributions
+from .probes import ActivationProbe
 from .runs import History
 from .train import RunConfig, train
 
@@ -74,3 +75,39 @@ class AffineExplorer:
             clear_output(wait=True)
             plot_affine(self.x_hat, self.gamma.value, self.beta.value)
             plt.show()
+
+
+class NoiseExplorer:
+    """A noise-strength slider and a Train button for noisy BN.
+
+    Each click trains ``base`` with ``norm="noisy_batch"`` and every noise parameter scaled by the
+    slider's value (1 is the paper's noise, 0 none), records activations with a fresh
+    ``make_probe()``, and shows training accuracy over the reference runs plus the distribution
+    of one recorded unit of the first probed layer. Runs are cached.
+    """
+
+    def __init__(self, base: RunConfig, make_probe: Callable[[], ActivationProbe],
+                 reference: Mapping[str, History] | None = None):
+        self.base, self.make_probe = base, make_probe
+        self.runs: dict[str, History] = dict(reference or {})
+        self.slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.25, description="noise strength",
+                                          continuous_update=False)
+        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
+        self.output = widgets.Output()
+        self.button.on_click(lambda _: self.train_selected())
+        self.widget = widgets.VBox([widgets.HBox([self.slider, self.button]), self.output])
+
+    def train_selected(self) -> History:
+        strength = float(self.slider.value)
+        config = replace(self.base, norm="noisy_batch", norm_options={"strength": strength})
+        probe = self.make_probe()
+        with self.output:
+            clear_output(wait=True)
+            history = train(config, probes=[probe.probe()])
+            self.runs[f"noisy BN, strength {strength:g}"] = history
+            plot_curves(self.runs, ("train_acc",))
+            plt.show()
+            plot_distributions({f"noisy BN, strength {strength:g}": history}, probe.layers, probe.edges,
+                               show=probe.layers[:1])
+            plt.show()
+        return history

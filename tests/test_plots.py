@@ -51,3 +51,33 @@ def test_sweep_plot_marks_divergence_only_when_there_is_some():
     wild = LRSweep(lrs, {"A": np.array([1.0, np.inf])}, {"A": np.array([0.5, np.nan])}, {"A": np.array([False, True])})
     legend = [t.get_text() for t in plot_lr_sweep(wild).axes[0].get_legend().get_texts()]
     assert "× diverged" in legend
+
+
+def fake_probed(drift: float) -> History:
+    from helpers.probes import ACTIVATION_EDGES
+
+    rng = np.random.default_rng(0)
+    steps = np.arange(0, 50, 10)
+    hist = np.stack([[[np.histogram(rng.normal(drift * r, 1, 500), ACTIVATION_EDGES)[0] for _ in range(2)]
+                      for _ in range(3)] for r in range(len(steps))])
+    h = fake_history(False)
+    h.probes = {"activations": {"step": steps, "hist": hist, "mean": np.zeros((5, 3, 2)), "var": np.ones((5, 3, 2))}}
+    return h
+
+
+def test_distribution_grid_shows_the_chosen_layers_for_every_network():
+    from helpers.plots import plot_distributions
+    from helpers.probes import ACTIVATION_EDGES
+
+    runs = {"A": fake_probed(0.0), "B": fake_probed(1.0)}
+    fig = plot_distributions(runs, [2, 5, 8], ACTIVATION_EDGES, show=[2, 8])
+    assert [ax.get_title() for ax in fig.axes] == ["A, layer 2", "A, layer 8", "B, layer 2", "B, layer 8"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0", "10", "20", "30", "40"]
+
+
+def test_drift_bars_one_group_per_layer():
+    from helpers.plots import plot_drift
+
+    fig = plot_drift({"A": np.ones((3, 4)), "B": np.full((3, 4), 2.0)}, [2, 5, 8])
+    heights = sorted(p.get_height() for p in fig.axes[0].patches)
+    assert heights == [1.0] * 3 + [2.0] * 3

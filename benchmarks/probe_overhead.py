@@ -1,0 +1,40 @@
+"""What recording activations costs: the same training run with and without ActivationProbe.
+
+    python benchmarks/probe_overhead.py [--steps 200] [--every 10] [--rounds 3]
+
+Runs the profile's VGG (BN, lr 0.1) from scratch, alternating plain and probed runs, and reports
+the best wall time of each and the overhead. The probe records 4 units of 3 layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from helpers import RunConfig, active_profile, train
+from helpers.probes import ActivationProbe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--norm", default="batch")
+    args = parser.parse_args()
+    profile = active_profile()
+    config = RunConfig.from_profile(norm=args.norm, lr=0.1, steps=args.steps, eval_every=args.steps)
+    layers = [2, 5, 8]
+    print(f"profile {profile.name}: {config.model} width {config.width}, {args.steps} steps, probe every "
+          f"{args.every} steps on layers {layers}")
+    plain, probed = [], []
+    for r in range(args.rounds):
+        plain.append(train(config, cache=False, progress=False).wall_time)
+        probe = ActivationProbe(layers, units=4, every=args.every)
+        probed.append(train(config, probes=[probe.probe()], cache=False, progress=False).wall_time)
+        print(f"round {r + 1}: plain {plain[-1]:.2f} s, with probe {probed[-1]:.2f} s")
+    print(f"best: plain {min(plain):.2f} s, with probe {min(probed):.2f} s, "
+          f"overhead {100 * (min(probed) / min(plain) - 1):.1f} %")
+
+
+if __name__ == "__main__":
+    main()
