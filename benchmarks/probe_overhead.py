@@ -1,9 +1,10 @@
-"""What recording activations costs: the same training run with and without ActivationProbe.
+"""What a probe costs: the same training run with and without it.
 
-    python benchmarks/probe_overhead.py [--steps 200] [--every 10] [--rounds 3]
+    python benchmarks/probe_overhead.py [--probe activations|ics] [--steps 200] [--every 10] [--rounds 3]
 
 Runs the profile's VGG (BN, lr 0.1) from scratch, alternating plain and probed runs, and reports
-the best wall time of each and the overhead. The probe records 4 units of 3 layers.
+the best wall time of each, the overhead over the run, and the cost of one probed step in units
+of one training step. Both probes watch layers 2, 5 and 8 (the activation probe 4 units each).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 
 from helpers import RunConfig, active_profile, train
-from helpers.probes import ActivationProbe
+from helpers.probes import ActivationProbe, GradientICSProbe
 
 
 def main() -> None:
@@ -20,20 +21,25 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--norm", default="batch")
+    parser.add_argument("--probe", choices=("activations", "ics"), default="activations")
     args = parser.parse_args()
     profile = active_profile()
     config = RunConfig.from_profile(norm=args.norm, lr=0.1, steps=args.steps, eval_every=args.steps)
     layers = [2, 5, 8]
-    print(f"profile {profile.name}: {config.model} width {config.width}, {args.steps} steps, probe every "
-          f"{args.every} steps on layers {layers}")
+    print(f"profile {profile.name}: {config.model} width {config.width}, {args.steps} steps, {args.probe} probe "
+          f"every {args.every} steps on layers {layers}")
     plain, probed = [], []
     for r in range(args.rounds):
         plain.append(train(config, cache=False, progress=False).wall_time)
-        probe = ActivationProbe(layers, units=4, every=args.every)
+        probe = (ActivationProbe(layers, units=4, every=args.every) if args.probe == "activations"
+                 else GradientICSProbe(layers, every=args.every))
         probed.append(train(config, probes=[probe.probe()], cache=False, progress=False).wall_time)
         print(f"round {r + 1}: plain {plain[-1]:.2f} s, with probe {probed[-1]:.2f} s")
+    step = min(plain) / args.steps
+    per_probe = (min(probed) - min(plain)) / (args.steps / args.every)
     print(f"best: plain {min(plain):.2f} s, with probe {min(probed):.2f} s, "
-          f"overhead {100 * (min(probed) / min(plain) - 1):.1f} %")
+          f"overhead {100 * (min(probed) / min(plain) - 1):.1f} %; one probed step costs "
+          f"{per_probe / step:.2f} training steps extra")
 
 
 if __name__ == "__main__":

@@ -226,3 +226,26 @@ def plot_drift(drifts: Mapping[str, np.ndarray], layers: Sequence[int]) -> plt.F
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
+
+
+def plot_ics(runs: Mapping[str, History], layers: Sequence[int], probe: str = "ics") -> plt.Figure:
+    """The paper's Fig. 3 layout: ‖G − G′‖ (top) and cos∠(G, G′) (bottom) over training, per probed layer."""
+    fig, axes = plt.subplots(2, len(layers), figsize=(3.6 * len(layers), 5.4), squeeze=False, sharex=True)
+    for k, (name, h) in enumerate(runs.items()):
+        rec = h.probes[probe]
+        for col in range(len(layers)):
+            axes[0, col].plot(rec["step"], rec["grad_diff"][:, col], color=f"C{k}", lw=1, label=name)
+            axes[1, col].plot(rec["step"], rec["cosine"][:, col], color=f"C{k}", lw=1, label=name)
+    for col, layer in enumerate(layers):
+        axes[0, col].set_title(f"layer {layer}", fontsize=10)
+        axes[0, col].set_yscale("log")
+        axes[1, col].axhline(1.0, color="0.5", ls=":", lw=1)
+        axes[1, col].set_ylim(-1.05, 1.05)
+        axes[1, col].set_xlabel("step")
+        for row in (0, 1):
+            axes[row, col].grid(alpha=0.3)
+    axes[0, 0].set_ylabel("‖G − G′‖ (log scale)")
+    axes[1, 0].set_ylabel("cos∠(G, G′)")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig

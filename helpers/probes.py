@@ -91,3 +91,58 @@ def distribution_drift(records: dict[str, np.ndarray]) -> np.ndarray:
         raise ValueError("need at least two records to measure drift")
     change = np.abs(np.diff(mean, axis=0)) + np.abs(np.diff(std, axis=0))
     return change.mean(0) / std.mean(0)
+
+
+class GradientICSProbe:
+    """Internal covariate shift measured through gradients (the paper's Fig. 3).
+
+    At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
+    uses) and G′ = ∇_{Wᵢ} L after only layers 1 … i−1 have taken their step (their BN γ and β
+    included); records ‖G − G′‖₂ and cos∠(G, G′) for each chosen layer i.
+
+    G costs nothing: it is what the training step's backward pass left in ``.grad``. Each G′ is
+    at a different point, so it takes one extra forward and backward pass per chosen layer, the
+    least the definition allows. They run on copies of the buffers (BN's running statistics are
+    untouched) with the random state of the training forward pass restored (a noisy layer draws
+    the same noise), so the model, its buffers, the optimizer and the random generators are left
+    exactly as they were.
+    """
+
+    def __init__(self, layers: Sequence[int], every: int = 10):
+        if every <= 0 or not layers:
+            raise ValueError("need at least one layer and a positive interval")
+        self.layers, self.every = list(layers), every
+        self._before: dict[str, torch.Tensor] = {}
+        self._rng: tuple = ()
+
+    def probe(self) -> Probe:
+        return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
+
+    def _save(self, ctx: ProbeContext) -> None:
+        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
+        cuda = ctx.x.device.type == "cuda"
+        self._rng = (torch.get_rng_state(), torch.cuda.get_rng_state(ctx.x.device) if cuda else None)
+        return None
+
+    def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
+        model = ctx.model
+        names = {id(p): name for name, p in model.named_parameters()}
+        layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
+        buffers = {name: b for name, b in model.named_buffers()}
+        norm, cosine = [], []
+        for i in self.layers:
+            weight = model.layer(i).weight
+            g = weight.grad.detach()
+            params = {name: (p.detach() if layer_of[name] < i else self._before[name]).requires_grad_(
+                layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
+            target = params[names[id(weight)]]
+            with torch.random.fork_rng(devices=[ctx.x.device] if ctx.x.device.type == "cuda" else []):
+                torch.set_rng_state(self._rng[0])
+                if self._rng[1] is not None:
+                    torch.cuda.set_rng_state(self._rng[1], ctx.x.device)
+                copies = {name: b.clone() for name, b in buffers.items()}  # BN may update these
+                out = torch.func.functional_call(model, (params, copies), (ctx.x,))
+                (g_prime,) = torch.autograd.grad(ctx.loss_fn(out, ctx.y), target)
+            norm.append(float((g - g_prime).norm()))
+            cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
+        return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}

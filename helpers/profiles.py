@@ -56,7 +56,7 @@ PROFILES: dict[str, Profile] = {
         vgg="vgg11",
         width=0.25,
         dln_samples=1_000,
-        dln_steps=2_000,
+        dln_steps=10_000,  # the paper's full protocol: the DLN is cheap
         summary="a few minutes per notebook on a laptop CPU",
     ),
     "paper": Profile(

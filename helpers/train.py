@@ -27,7 +27,7 @@ from .runs import History, load_run, save_run
 
 # Bump when a change to the engine, models or data changes results, so that runs cached by an
 # older version are not reused.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2  # 2: the DLN loss is averaged over samples (was summed)
 SYNC_EVERY = 10  # steps between reading the losses back from the device (and checking for NaN)
 
 
@@ -91,8 +91,10 @@ class Task:
     regression: bool = False
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.regression:  # ‖W x − A x‖² summed over the batch, as PAPER.md writes the DLN loss
-            return (output - target).pow(2).sum()
+        if self.regression:
+            # ‖W x − A x‖² (PAPER.md's DLN loss) averaged over the samples: the usual empirical risk,
+            # whose gradient, unlike the sum's, does not grow with the (unstated) sample count.
+            return (output - target).pow(2).sum(1).mean()
         return F.cross_entropy(output, target)
 
     def accuracy(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -161,11 +163,10 @@ def evaluate(model: nn.Module, task: Task, data: TensorData | None = None, chunk
     loss_sum, correct = 0.0, 0.0
     for i in range(0, len(data), chunk):
         out, y = model(data.x[i:i + chunk]), data.y[i:i + chunk]
-        part = task.loss(out, y)
-        loss_sum += float(part) if task.regression else float(part) * len(y)
+        loss_sum += float(task.loss(out, y)) * len(y)  # both losses are means over the chunk
         correct += float(task.accuracy(out, y)) * len(y)
     model.train(was_training)
-    return (loss_sum if task.regression else loss_sum / len(data)), correct / len(data)
+    return loss_sum / len(data), correct / len(data)
 
 
 def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int, momentum: float = 0.0,

@@ -81,3 +81,13 @@ def test_drift_bars_one_group_per_layer():
     fig = plot_drift({"A": np.ones((3, 4)), "B": np.full((3, 4), 2.0)}, [2, 5, 8])
     heights = sorted(p.get_height() for p in fig.axes[0].patches)
     assert heights == [1.0] * 3 + [2.0] * 3
+
+
+def test_ics_plot_has_norm_and_cosine_rows_per_layer():
+    from helpers.plots import plot_ics
+
+    h = fake_history(False)
+    h.probes = {"ics": {"step": np.arange(0, 40, 10), "grad_diff": np.ones((4, 2)), "cosine": np.full((4, 2), 0.5)}}
+    fig = plot_ics({"A": h}, [3, 7])
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["layer 3", "layer 7"]
+    assert fig.axes[2].get_ylim() == (-1.05, 1.05)
