@@ -42,25 +42,28 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 
 def plot_curves(runs: Mapping[str, History], metrics: Sequence[str] = ("train_loss", "test_acc"),
-                smooth_window: int = 10) -> plt.Figure:
-    """One panel per metric, one line per run. A diverged run ends in a red ×."""
+                smooth_window: int = 10, styles: Mapping[str, dict] | None = None) -> plt.Figure:
+    """One panel per metric, one line per run. A diverged run ends in a red ×.
+
+    ``styles`` maps a run's label to extra ``ax.plot`` keywords (colour, line style, ...).
+    """
+    styles = styles or {}
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
+        per_step = metric.startswith("train")
         for label, h in runs.items():
-            per_step = metric.startswith("train")
             x = h.steps if per_step else h.eval_steps
-            y = getattr(h, metric)
-            y = smooth(y, smooth_window) if per_step else y
-            (line,) = ax.plot(x, y, label=label + (" (diverged)" if h.diverged else ""),
-                              marker=None if per_step else "o", ms=3)
+            y = smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric)
+            style = {"marker": None if per_step else "o", "ms": 3, **styles.get(label, {})}
+            ax.plot(x, y, label=label + (" (diverged)" if h.diverged else ""), **style)
             if h.diverged and len(h.steps):
                 ax.plot(h.steps[-1], np.nanmax(y[np.isfinite(y)]) if np.isfinite(y).any() else 0, "x",
                         color="red", ms=10, mew=2)
         ax.set_xlabel("step")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric) + (f" ({smooth_window}-step mean)" if
-                                                            metric.startswith("train") and smooth_window > 1 else ""))
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric)
+                      + (f" ({smooth_window}-step mean)" if per_step and smooth_window > 1 else ""))
         ax.grid(alpha=0.3)
-    axes[0, 0].legend()
+    axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -116,23 +119,12 @@ def plot_lr_runs(runs: Mapping[tuple[str, float], History],
     """The paper's Fig. 1 layout: one panel per metric; colour = network, line style = learning rate."""
     names = list(dict.fromkeys(name for name, _ in runs))
     lrs = sorted({lr for _, lr in runs})
-    styles = ["-", "--", ":", "-."]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        per_step = metric.startswith("train")
-        for (name, lr), h in runs.items():
-            x = h.steps if per_step else h.eval_steps
-            y = smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric)
-            color, style = f"C{names.index(name)}", styles[lrs.index(lr) % len(styles)]
-            ax.plot(x, y, color=color, ls=style, label=f"{name}, lr {lr:g}" + (" (diverged)" if h.diverged else ""))
-            if h.diverged and len(h.steps):
-                ax.plot(h.steps[-1], 0, "x", color="red", ms=10, mew=2, transform=ax.get_xaxis_transform())
-        ax.set_xlabel("step")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric) + (f" ({smooth_window}-step mean)" if per_step else ""))
-        ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    line_styles = ["-", "--", ":", "-."]
+    labelled = {f"{name}, lr {lr:g}": h for (name, lr), h in runs.items()}
+    styles = {f"{name}, lr {lr:g}": {"color": f"C{names.index(name)}", "ls": line_styles[lrs.index(lr) % 4],
+                                     "marker": None}
+              for name, lr in runs}
+    return plot_curves(labelled, metrics, smooth_window, styles)
 
 
 def plot_lr_sweep(sweep) -> plt.Figure:

@@ -239,7 +239,7 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
         train_acc=accs[:done].cpu().numpy().astype(np.float64),
         eval_steps=np.array([e[0] for e in evals]),
         test_loss=np.array([e[1] for e in evals]),
-        test_acc=np.array([e[2] for e in evals]) if not task.regression else np.full(len(evals), np.nan),
+        test_acc=np.array([e[2] for e in evals]),  # NaN for regression: Task.accuracy says so
         wall_time=wall_time, diverged=diverged, interrupted=interrupted,
         probes={name: _stack(recs, done) for name, recs in records.items()},
     )
