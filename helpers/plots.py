@@ -241,3 +241,72 @@ def plot_ics(runs: Mapping[str, History], layers: Sequence[int], probe: str = "i
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+LANDSCAPE_PANELS = (("loss", "loss L(w − ηg) on the batch", "linear"),
+                    ("pred", "gradient predictiveness ‖g − ∇L(w − ηg)‖", "log"),
+                    ("beta", "effective β-smoothness", "log"))
+
+
+def plot_landscape(summaries: Mapping[str, Mapping[str, np.ndarray]], early_until: float | None = None,
+                   x: str = "step", lr: float | None = None) -> plt.Figure:
+    """The paper's Fig. 4 layout: (a) loss band, (b) gradient-predictiveness band, (c) effective β.
+
+    ``summaries`` maps a network's name to :func:`helpers.landscape.landscape_summary` output.
+    Bands are shaded between the min and max over η at each probed step. ``early_until`` greys
+    out the early phase; ``x="train_loss"`` plots against the training loss reached (matched
+    loss) instead of the step, with the axis reversed so that progress still runs to the right.
+    ``lr`` draws 2/LR in panel (c): the curvature at which a gradient step of that size stops
+    being stable on a quadratic.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    for k, (name, s) in enumerate(summaries.items()):
+        color, at = f"C{k}", s[x]
+        order = np.argsort(-at) if x == "train_loss" else np.arange(len(at))
+        at = at[order]
+        for ax, (key, _, _) in zip(axes, LANDSCAPE_PANELS):
+            if key == "beta":
+                ax.plot(at, s["beta"][order], color=color, lw=1.2, label=name)
+            else:
+                low, high = s[f"{key}_min"][order], s[f"{key}_max"][order]
+                ax.fill_between(at, low, high, color=color, alpha=0.35, lw=0, label=name)
+                ax.plot(at, high, color=color, lw=0.6)
+                ax.plot(at, low, color=color, lw=0.6)
+    for ax, (_, label, scale) in zip(axes, LANDSCAPE_PANELS):
+        ax.set_yscale(scale)
+        ax.set_title(label, fontsize=10)
+        ax.set_xlabel("training loss at the probed step (reversed)" if x == "train_loss" else "step")
+        if x == "train_loss":
+            ax.invert_xaxis()
+        if early_until is not None and x == "step":
+            ax.axvspan(0, early_until, color="0.85", zorder=0, label="early phase")
+        ax.grid(alpha=0.3)
+    if lr is not None:
+        axes[2].axhline(2 / lr, color="0.3", ls="--", lw=1, label="2 / LR")
+        axes[2].legend(fontsize=8)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_step_curves(curves: Mapping[str, Mapping[str, np.ndarray]], max_multiplier: float, lr: float,
+                     step: int) -> plt.Figure:
+    """The 1-D landscape at one probed step: L(w − ηg) and ‖∇L(w − ηg)‖ against η / LR, one line
+    per network, up to ``max_multiplier`` × LR. ``curves`` maps a name to arrays ``eta``, ``loss``
+    and ``grad_norm`` (one probed step's record)."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for k, (name, c) in enumerate(curves.items()):
+        keep = c["eta"] / lr <= max_multiplier * (1 + 1e-9)
+        for ax, key in zip(axes, ("loss", "grad_norm")):
+            ax.plot(c["eta"][keep] / lr, c[key][keep], "o-", color=f"C{k}", ms=4, label=name)
+    axes[0].set_ylabel("loss L(w − ηg)")
+    axes[1].set_ylabel("gradient norm ‖∇L(w − ηg)‖")
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_xlabel("step length η / learning rate")
+        ax.axvline(1.0, color="0.5", ls=":", lw=1)  # the step training takes
+        ax.grid(alpha=0.3)
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=8, title=f"step {step}", title_fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -113,22 +113,20 @@ class GradientICSProbe:
             raise ValueError("need at least one layer and a positive interval")
         self.layers, self.every = list(layers), every
         self._before: dict[str, torch.Tensor] = {}
-        self._rng: tuple = ()
+        self._rng: RNGState = (torch.empty(0), None)
 
     def probe(self) -> Probe:
         return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
 
     def _save(self, ctx: ProbeContext) -> None:
         self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
-        cuda = ctx.x.device.type == "cuda"
-        self._rng = (torch.get_rng_state(), torch.cuda.get_rng_state(ctx.x.device) if cuda else None)
+        self._rng = rng_state(ctx.x.device)
         return None
 
     def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
         model = ctx.model
         names = {id(p): name for name, p in model.named_parameters()}
         layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
-        buffers = {name: b for name, b in model.named_buffers()}
         norm, cosine = [], []
         for i in self.layers:
             weight = model.layer(i).weight
@@ -136,13 +134,34 @@ class GradientICSProbe:
             params = {name: (p.detach() if layer_of[name] < i else self._before[name]).requires_grad_(
                 layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
             target = params[names[id(weight)]]
-            with torch.random.fork_rng(devices=[ctx.x.device] if ctx.x.device.type == "cuda" else []):
-                torch.set_rng_state(self._rng[0])
-                if self._rng[1] is not None:
-                    torch.cuda.set_rng_state(self._rng[1], ctx.x.device)
-                copies = {name: b.clone() for name, b in buffers.items()}  # BN may update these
-                out = torch.func.functional_call(model, (params, copies), (ctx.x,))
-                (g_prime,) = torch.autograd.grad(ctx.loss_fn(out, ctx.y), target)
+            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self._rng), target)
             norm.append(float((g - g_prime).norm()))
             cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
         return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}
+
+
+RNGState = tuple[torch.Tensor, torch.Tensor | None]
+
+
+def rng_state(device: torch.device) -> RNGState:
+    """The CPU (and, on a GPU, CUDA) random state, to replay a training forward pass's draws."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -> torch.Tensor:
+    """The loss on this step's batch with the model's parameters replaced by ``params``.
+
+    What a probe needs to look at another point in weight space without touching the model:
+    ``torch.func.functional_call`` runs the model's own modules on ``params``, BN (still in
+    training mode, as in training) updates copies of the running statistics, and the random
+    state ``rng`` is replayed and then restored, so a noisy layer draws the same noise as the
+    training pass did and training afterwards draws what it would have drawn.
+    """
+    device = ctx.x.device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.set_rng_state(rng[0])
+        if rng[1] is not None:
+            torch.cuda.set_rng_state(rng[1], device)
+        copies = {name: b.clone() for name, b in ctx.model.named_buffers()}
+        out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
+        return ctx.loss_fn(out, ctx.y)

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import clear_output
 
-from .plots import plot_affine, plot_curves, plot_distributions
+from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves
 from .probes import ActivationProbe
 from .runs import History
 from .train import RunConfig, train
@@ -111,3 +111,44 @@ class NoiseExplorer:
                                show=probe.layers[:1])
             plt.show()
         return history
+
+
+class LandscapeExplorer:
+    """A checkpoint-step slider and a maximum-step-length slider over stored landscape curves.
+
+    Redraws L(w − ηg) and ‖∇L(w − ηg)‖ for every run at the chosen probed step, up to the chosen
+    multiple of the learning rate. Nothing is recomputed: the curves are the landscape probe's
+    records (``History.probes[probe]``), so the plot follows the sliders at once.
+    """
+
+    def __init__(self, runs: Mapping[str, History], probe: str = "landscape"):
+        self.records = {name: h.probes[probe] for name, h in runs.items()}
+        self.lr = float(next(iter(runs.values())).config["run"]["lr"])
+        steps = sorted(set.intersection(*(set(r["step"].tolist()) for r in self.records.values())))
+        if not steps:
+            raise ValueError("the runs share no probed step")
+        multipliers = next(iter(self.records.values()))["eta"][0] / self.lr
+        self.step = widgets.SelectionSlider(options=steps, value=steps[len(steps) // 2], description="step",
+                                            continuous_update=False)
+        self.max_step = widgets.SelectionSlider(options=[(f"{m:.3g} × LR", float(m)) for m in multipliers[1:]],
+                                                value=float(multipliers[-1]), description="max η",
+                                                continuous_update=False)
+        self.output = widgets.Output()
+        for slider in (self.step, self.max_step):
+            slider.observe(lambda _: self.redraw(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.step, self.max_step]), self.output])
+        self.redraw()
+
+    def curves(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each run's record at the selected step: ``eta``, ``loss``, ``grad_norm``."""
+        out = {}
+        for name, rec in self.records.items():
+            i = int(np.flatnonzero(rec["step"] == self.step.value)[0])
+            out[name] = {key: rec[key][i] for key in ("eta", "loss", "grad_norm")}
+        return out
+
+    def redraw(self) -> None:
+        with self.output:
+            clear_output(wait=True)
+            plot_step_curves(self.curves(), self.max_step.value, self.lr, self.step.value)
+            plt.show()

@@ -1,0 +1,169 @@
+from dataclasses import replace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from helpers import build_model  # noqa: E402
+from helpers.data import TensorData  # noqa: E402
+from helpers.landscape import (  # noqa: E402
+    DEFAULT_POINTS,
+    STEP_RANGES,
+    LandscapeProbe,
+    landscape_summary,
+    matched_loss_medians,
+    phase_medians,
+    step_multipliers,
+)
+from helpers.models import DeepLinearNet  # noqa: E402
+from helpers.plots import plot_landscape, plot_step_curves  # noqa: E402
+from helpers.train import Task, fit, make_task, train  # noqa: E402
+from helpers.widgets import LandscapeExplorer  # noqa: E402
+
+from .test_train import same_history, small  # noqa: E402
+
+
+def test_quadratic_loss_matches_the_closed_forms():
+    # One linear layer with the mean squared error: L(W) = (1/m) Σ‖W xᵢ − tᵢ‖², a quadratic with
+    # g = (2/m)(W Xᵀ − Tᵀ) X and Hessian acting as D ↦ (2/m) D XᵀX. Along −g:
+    # L(W − ηg) = L − η‖g‖² + ½η²⟨g, Hg⟩, ‖g − ∇L(W − ηg)‖ = η‖Hg‖, effective β = ‖Hg‖ / ‖g‖.
+    torch.manual_seed(0)
+    net = DeepLinearNet(depth=1, in_dim=4, out_dim=3).double()
+    x, t = torch.randn(30, 4, dtype=torch.float64), torch.randn(30, 3, dtype=torch.float64)
+    W, X, T, m, lr = net.layer(1).weight.detach().numpy().copy(), x.numpy(), t.numpy(), 30, 0.05
+    task = Task(TensorData(x, t), TensorData(x, t), regression=True)
+    probe = LandscapeProbe(every=1, low=0.5, high=4.0, points=5)
+    h = fit(net, task, lr=lr, steps=1, batch_size=m, probes=[probe.probe()], progress=False)
+
+    loss = ((W @ X.T - T.T) ** 2).sum() / m
+    g = 2 / m * (W @ X.T - T.T) @ X
+    hg = 2 / m * g @ X.T @ X
+    eta = lr * np.geomspace(0.5, 4.0, 5)
+    rec, s = h.probes["landscape"], landscape_summary(h)
+    np.testing.assert_allclose(rec["eta"][0], eta)
+    expected_loss = loss - eta * (g * g).sum() + 0.5 * eta**2 * (g * hg).sum()
+    np.testing.assert_allclose(rec["loss"][0], expected_loss, rtol=1e-10)
+    np.testing.assert_allclose(rec["grad_diff"][0], eta * np.linalg.norm(hg), rtol=1e-10)
+    np.testing.assert_allclose(rec["grad_norm"][0], [np.linalg.norm(g - e * hg) for e in eta], rtol=1e-10)
+    np.testing.assert_allclose(s["beta"][0], np.linalg.norm(hg) / np.linalg.norm(g), rtol=1e-10)
+    np.testing.assert_allclose([s["loss_min"][0], s["loss_max"][0]], [expected_loss.min(), expected_loss.max()])
+    np.testing.assert_allclose([s["pred_min"][0], s["pred_max"][0]], np.linalg.norm(hg) * eta[[0, -1]])
+    np.testing.assert_allclose(s["train_loss"][0], loss, rtol=1e-6)  # History keeps float32 losses
+    np.testing.assert_allclose(rec["g_norm"][0], np.linalg.norm(g), rtol=1e-10)
+
+
+@pytest.mark.parametrize("norm, momentum", [("none", 0.0), ("batch", 0.9), ("noisy_batch", 0.0)])
+def test_probe_leaves_training_exactly_as_it_was(cifar_dir, norm, momentum):
+    config = small(norm=norm, momentum=momentum, steps=7)
+    plain = train(config, cache=False, progress=False)
+    probed = train(config, probes=[LandscapeProbe(every=3, points=3).probe()], cache=False, progress=False)
+    assert same_history(plain, probed)
+    assert probed.probes["landscape"]["loss"].shape == (3, 3)
+    assert probed.probes["landscape"]["step"].tolist() == [0, 3, 6]
+
+
+def test_probe_leaves_every_parameter_buffer_and_optimizer_state_bit_for_bit(cifar_dir):
+    config = small(norm="batch")
+    task = make_task(config, torch.device("cpu"))
+    states = []
+    for probes in ((), (LandscapeProbe(every=1, points=3).probe(),)):
+        model = build_model("vgg11", "batch", 0.125, seed=0)
+        # momentum: the optimizer's buffers feed every later step, so the final weights check them too
+        fit(model, task, lr=0.05, momentum=0.9, steps=3, batch_size=32, probes=probes, progress=False)
+        states.append(model.state_dict())
+        assert model.training  # BN is left in training mode
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.parametrize("norm", ["batch", "noisy_batch"])
+def test_a_vanishing_step_sees_the_training_gradient(cifar_dir, norm):
+    # With η → 0 the probed gradient must be g itself, which needs BN in training mode (the batch's
+    # statistics, not the running ones) and, for noisy BN, the same noise as the training pass.
+    probe = LandscapeProbe(every=1, low=1e-9, high=2e-9, points=2)
+    h = train(small(norm=norm, lr=1e-3, steps=2), probes=[probe.probe()], cache=False, progress=False)
+    rec = h.probes["landscape"]
+    assert np.all(rec["grad_diff"] / rec["g_norm"][:, None] < 1e-4)
+    np.testing.assert_allclose(rec["loss"], np.repeat(h.train_loss[:, None], 2, 1), rtol=1e-5)
+
+
+def test_paper_step_ranges_and_default_points():
+    vgg, dln = LandscapeProbe.paper("vgg16", every=5), LandscapeProbe.paper("dln", every=5)
+    assert vgg.multipliers[[0, -1]].tolist() == pytest.approx(list(STEP_RANGES["vgg"]))
+    assert dln.multipliers[[0, -1]].tolist() == pytest.approx(list(STEP_RANGES["dln"]))
+    assert (len(vgg.multipliers), len(dln.multipliers)) == (DEFAULT_POINTS["vgg"], DEFAULT_POINTS["dln"])
+    assert 1.0 == pytest.approx(vgg.multipliers[2])  # the step training takes is one of the points
+    assert len(LandscapeProbe.paper("dln", every=5, points=4).multipliers) == 4
+
+
+def test_bad_landscape_arguments():
+    with pytest.raises(ValueError, match="every"):
+        LandscapeProbe(every=0)
+    with pytest.raises(ValueError, match="low < high"):
+        step_multipliers(4.0, 0.5, 7)
+    with pytest.raises(ValueError, match="2 points"):
+        step_multipliers(0.5, 4.0, 1)
+
+
+def test_summary_of_a_run_without_records_is_an_error(cifar_dir):
+    h = train(small(steps=2), probes=[LandscapeProbe(every=5, points=2).probe()], cache=False, progress=False)
+    h.probes["landscape"] = {"step": np.zeros(0, dtype=int)}
+    with pytest.raises(ValueError, match="no 'landscape' records"):
+        landscape_summary(h)
+
+
+def synthetic_summary(steps, losses, value):
+    n = len(steps)
+    return {"step": np.asarray(steps), "train_loss": np.asarray(losses, dtype=float),
+            "loss_min": np.zeros(n), "loss_max": np.full(n, 2.0 * value), "pred_min": np.full(n, value),
+            "pred_max": np.full(n, 3.0 * value), "beta": np.asarray(value * np.arange(1, n + 1), dtype=float),
+            "rel_pred_max": np.ones(n)}
+
+
+def test_phase_medians_split_the_run_at_the_early_boundary():
+    s = synthetic_summary([0, 10, 20, 30], [2.3, 2.0, 1.0, 0.5], 1.0)  # beta 1, 2, 3, 4
+    m = phase_medians(s, early_until=15)
+    assert (m["early"]["beta"], m["rest"]["beta"], m["all"]["beta"]) == (1.5, 3.5, 2.5)
+    assert m["all"]["loss_range"] == 2.0 and m["rest"]["pred_max"] == 3.0
+
+
+def test_matched_loss_medians_use_only_the_common_loss_range():
+    a = synthetic_summary([0, 10, 20], [2.3, 2.0, 0.5], 1.0)  # beta 1, 2, 3
+    b = synthetic_summary([0, 10, 20], [2.2, 2.0, 1.8], 10.0)  # beta 10, 20, 30, all inside
+    (low, high), m = matched_loss_medians({"a": a, "b": b})
+    assert (low, high) == (1.8, 2.2)
+    assert m["a"]["beta"] == 2.0  # a's probes at losses 2.3 and 0.5 lie outside the common range
+    assert m["b"]["beta"] == 20.0
+
+
+@pytest.fixture
+def probed_runs(cifar_dir):
+    config = small(steps=4)
+    return {name: train(replace(config, norm=norm), probes=[LandscapeProbe(every=2, points=3).probe()],
+                        cache=False, progress=False) for name, norm in (("Standard", "none"), ("BN", "batch"))}
+
+
+def test_landscape_plot_has_a_band_per_network_and_the_stability_line(probed_runs):
+    summaries = {name: landscape_summary(h) for name, h in probed_runs.items()}
+    fig = plot_landscape(summaries, early_until=2, lr=0.05)
+    loss_ax, pred_ax, beta_ax = fig.axes
+    assert len([c for c in loss_ax.collections if c.get_label() in summaries]) == 2
+    assert pred_ax.get_yscale() == beta_ax.get_yscale() == "log"
+    assert any(np.allclose(line.get_ydata(), 2 / 0.05) for line in beta_ax.lines)
+    fig = plot_landscape(summaries, x="train_loss")
+    assert fig.axes[0].xaxis_inverted()
+
+
+def test_landscape_explorer_shows_the_stored_curves_of_the_chosen_step(probed_runs):
+    explorer = LandscapeExplorer(probed_runs)
+    assert explorer.step.options == (0, 2)
+    explorer.step.value = 2
+    explorer.max_step.value = float(explorer.max_step.options[0][1])
+    curves = explorer.curves()
+    np.testing.assert_array_equal(curves["BN"]["loss"], probed_runs["BN"].probes["landscape"]["loss"][1])
+    fig = plot_step_curves(curves, explorer.max_step.value, 0.05, 2)
+    assert len(fig.axes[0].lines[0].get_xdata()) == 2  # points up to the chosen maximum step length
