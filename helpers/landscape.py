@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .probes import RNGState, loss_at, rng_state
+from .probes import BeforeStepProbe, loss_at
 from .runs import History
 from .train import Probe, ProbeContext
 
@@ -40,7 +40,7 @@ def step_multipliers(low: float, high: float, points: int) -> np.ndarray:
     return np.geomspace(low, high, points)
 
 
-class LandscapeProbe:
+class LandscapeProbe(BeforeStepProbe):
     """Loss and gradient along the gradient direction, every ``every`` steps.
 
     ``unit_step=True`` is the scale-aware variant (not the paper's): the points are w − d·g/‖g‖ at
@@ -68,7 +68,7 @@ class LandscapeProbe:
         self.name = name or ("landscape_unit" if unit_step else "landscape")
         self.multipliers = step_multipliers(low, high, points)
         self._before: dict[str, torch.Tensor] = {}
-        self._rng: RNGState = (torch.empty(0), None)
+        self._rng = (torch.empty(0), None)
 
     @classmethod
     def paper(cls, model: str, every: int, points: int | None = None, unit_step: bool = False) -> LandscapeProbe:
@@ -79,11 +79,6 @@ class LandscapeProbe:
     def probe(self) -> Probe:
         params = {"multipliers": [float(m) for m in self.multipliers], "unit_step": self.unit_step}
         return Probe(self.name, self._save, every=self.every, params=params, after=self._measure)
-
-    def _save(self, ctx: ProbeContext) -> None:
-        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
-        self._rng = rng_state(ctx.x.device)
-        return None
 
     def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
         w = self._before

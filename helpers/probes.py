@@ -93,7 +93,20 @@ def distribution_drift(records: dict[str, np.ndarray]) -> np.ndarray:
     return change.mean(0) / std.mean(0)
 
 
-class GradientICSProbe:
+class BeforeStepProbe:
+    """Base of probes that look at other points around the weights *before* a step: ``_save``
+    (the probe's ``fn``) keeps a copy of the parameters and the random state for ``after``."""
+
+    _before: dict[str, torch.Tensor]
+    _rng: RNGState
+
+    def _save(self, ctx: ProbeContext) -> None:
+        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
+        self._rng = rng_state(ctx.x.device)
+        return None
+
+
+class GradientICSProbe(BeforeStepProbe):
     """Internal covariate shift measured through gradients (the paper's Fig. 3).
 
     At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
@@ -117,11 +130,6 @@ class GradientICSProbe:
 
     def probe(self) -> Probe:
         return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
-
-    def _save(self, ctx: ProbeContext) -> None:
-        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
-        self._rng = rng_state(ctx.x.device)
-        return None
 
     def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
         model = ctx.model
