@@ -64,11 +64,10 @@ class LandscapeProbe(BeforeStepProbe):
                  name: str | None = None):
         if every <= 0:
             raise ValueError(f"every must be positive, got {every}")
+        super().__init__()
         self.every, self.unit_step = every, unit_step
         self.name = name or ("landscape_unit" if unit_step else "landscape")
         self.multipliers = step_multipliers(low, high, points)
-        self._before: dict[str, torch.Tensor] = {}
-        self._rng = (torch.empty(0), None)
 
     @classmethod
     def paper(cls, model: str, every: int, points: int | None = None, unit_step: bool = False) -> LandscapeProbe:
@@ -86,10 +85,10 @@ class LandscapeProbe(BeforeStepProbe):
         g = {name: p.grad.detach() if p.grad is not None else torch.zeros_like(p) for name, p in named.items()}
         g_norm = _norm(list(g.values()))
         etas = self.multipliers * ctx.lr / (g_norm if self.unit_step and g_norm > 0 else 1.0)
+        trainable = [name for name, p in named.items() if p.requires_grad]
         loss, diff, norm = [], [], []
         for eta in etas:
             point = {name: (w[name] - eta * g[name]).requires_grad_(p.requires_grad) for name, p in named.items()}
-            trainable = [name for name in point if point[name].requires_grad]
             value = loss_at(ctx, point, self._rng)
             grads = torch.autograd.grad(value, [point[n] for n in trainable], allow_unused=True)
             grads = [torch.zeros_like(point[n]) if gr is None else gr for n, gr in zip(trainable, grads)]
@@ -110,10 +109,10 @@ def landscape_summary(history: History, name: str = "landscape") -> dict[str, np
     """The paper's three quantities, and scale-aware versions, per probed step of a run.
 
     ``loss_min``/``loss_max`` and ``pred_min``/``pred_max``: the loss and gradient-predictiveness
-    bands; ``beta``: effective β-smoothness. Scale-aware: ``rel_pred_max`` = max ‖g − ∇L(w − ηg)‖
-    / ‖g‖ (how much of the gradient the step makes stale), ``rel_loss_range`` = (max − min) of the
-    loss over η / L(w). Also ``train_loss`` L(w) (the step's own loss, for matched-loss
-    comparisons), ``g_norm`` and ``weight_norm``.
+    bands, and ``loss_range`` the loss band's width; ``beta``: effective β-smoothness.
+    Scale-aware: ``rel_pred_max`` = max ‖g − ∇L(w − ηg)‖ / ‖g‖ (how much of the gradient the step
+    makes stale). Also ``train_loss`` L(w) (the step's own loss, for matched-loss comparisons),
+    ``g_norm`` and ``weight_norm``.
     """
     rec = history.probes[name]
     steps = rec["step"].astype(int)
@@ -125,30 +124,35 @@ def landscape_summary(history: History, name: str = "landscape") -> dict[str, np
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero gradient gives NaN, not a warning
         beta = np.max(diff / step_length, axis=1)
         rel_pred = diff.max(1) / g_norm
-    train_loss = history.train_loss[steps]
+    loss_min, loss_max = rec["loss"].min(1), rec["loss"].max(1)
     return {
-        "step": steps, "train_loss": train_loss,
-        "loss_min": rec["loss"].min(1), "loss_max": rec["loss"].max(1),
-        "pred_min": diff.min(1), "pred_max": diff.max(1), "beta": beta,
-        "rel_pred_max": rel_pred, "rel_loss_range": (rec["loss"].max(1) - rec["loss"].min(1)) / train_loss,
+        "step": steps, "train_loss": history.train_loss[steps],
+        "loss_min": loss_min, "loss_max": loss_max, "loss_range": loss_max - loss_min,
+        "pred_min": diff.min(1), "pred_max": diff.max(1), "beta": beta, "rel_pred_max": rel_pred,
         "g_norm": g_norm, "weight_norm": rec["weight_norm"],
     }
 
 
-def phase_medians(summary: dict[str, np.ndarray], early_until: float,
-                  keys: tuple[str, ...] = ("loss_range", "pred_max", "beta", "rel_pred_max"),
+QUANTITY_LABELS = {"loss_range": "loss band", "pred_max": "max ‖g−∇L‖", "beta": "eff. β",
+                   "rel_pred_max": "max ‖g−∇L‖/‖g‖"}
+QUANTITIES = tuple(QUANTITY_LABELS)
+
+
+def _medians(summary: dict[str, np.ndarray], mask: np.ndarray, keys: tuple[str, ...]) -> dict[str, float]:
+    """Median of each of ``keys`` over the probed steps in ``mask`` (NaN when there are none)."""
+    return {k: float(np.nanmedian(summary[k][mask])) if mask.any() else float("nan") for k in keys}
+
+
+def phase_medians(summary: dict[str, np.ndarray], early_until: float, keys: tuple[str, ...] = QUANTITIES,
                   ) -> dict[str, dict[str, float]]:
     """Medians of summary quantities over the whole run, the early phase (probed steps before
-    ``early_until``) and the rest. ``loss_range`` is the width of the loss band, max − min."""
-    values = {**summary, "loss_range": summary["loss_max"] - summary["loss_min"]}
+    ``early_until``) and the rest."""
     early = summary["step"] < early_until
-    phases = {"all": np.ones_like(early), "early": early, "rest": ~early}
-    return {phase: {k: float(np.nanmedian(values[k][mask])) if mask.any() else float("nan") for k in keys}
-            for phase, mask in phases.items()}
+    return {phase: _medians(summary, mask, keys)
+            for phase, mask in {"all": np.ones_like(early), "early": early, "rest": ~early}.items()}
 
 
-def matched_loss_medians(summaries: dict[str, dict[str, np.ndarray]],
-                         keys: tuple[str, ...] = ("loss_range", "pred_max", "beta", "rel_pred_max"),
+def matched_loss_medians(summaries: dict[str, dict[str, np.ndarray]], keys: tuple[str, ...] = QUANTITIES,
                          ) -> tuple[tuple[float, float], dict[str, dict[str, float]]]:
     """Medians over the probed steps whose training loss lies in the range every network visited.
 
@@ -158,23 +162,15 @@ def matched_loss_medians(summaries: dict[str, dict[str, np.ndarray]],
     """
     low = max(float(np.min(s["train_loss"])) for s in summaries.values())
     high = min(float(np.max(s["train_loss"])) for s in summaries.values())
-    out = {}
-    for name, s in summaries.items():
-        values = {**s, "loss_range": s["loss_max"] - s["loss_min"]}
-        mask = (s["train_loss"] >= low) & (s["train_loss"] <= high)
-        out[name] = {k: float(np.nanmedian(values[k][mask])) if mask.any() else float("nan") for k in keys}
-    return (low, high), out
-
-
-QUANTITY_LABELS = {"loss_range": "loss band", "pred_max": "max ‖g−∇L‖", "beta": "eff. β",
-                   "rel_pred_max": "max ‖g−∇L‖/‖g‖"}
+    medians = {name: _medians(s, (s["train_loss"] >= low) & (s["train_loss"] <= high), keys)
+               for name, s in summaries.items()}
+    return (low, high), medians
 
 
 def medians_table(summaries: dict[str, dict[str, np.ndarray]], early_until: float) -> str:
     """A printable table of :func:`phase_medians` for each network, one row per phase."""
-    keys = tuple(QUANTITY_LABELS)
-    lines = [f"{'':10s}{'phase':7s}" + "".join(f"{QUANTITY_LABELS[k]:>17s}" for k in keys)]
+    lines = [f"{'':10s}{'phase':7s}" + "".join(f"{QUANTITY_LABELS[k]:>17s}" for k in QUANTITIES)]
     for name, s in summaries.items():
-        for phase, values in phase_medians(s, early_until, keys).items():
-            lines.append(f"{name:10s}{phase:7s}" + "".join(f"{values[k]:17.4g}" for k in keys))
+        for phase, values in phase_medians(s, early_until).items():
+            lines.append(f"{name:10s}{phase:7s}" + "".join(f"{values[k]:17.4g}" for k in QUANTITIES))
     return "\n".join(lines)

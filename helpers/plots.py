@@ -249,36 +249,31 @@ LANDSCAPE_PANELS = (("loss", "loss L(w − ηg) on the batch", "linear"),
 
 
 def plot_landscape(summaries: Mapping[str, Mapping[str, np.ndarray]], early_until: float | None = None,
-                   x: str = "step", lr: float | None = None) -> plt.Figure:
+                   lr: float | None = None) -> plt.Figure:
     """The paper's Fig. 4 layout: (a) loss band, (b) gradient-predictiveness band, (c) effective β.
 
     ``summaries`` maps a network's name to :func:`helpers.landscape.landscape_summary` output.
     Bands are shaded between the min and max over η at each probed step. ``early_until`` greys
-    out the early phase; ``x="train_loss"`` plots against the training loss reached (matched
-    loss) instead of the step, with the axis reversed so that progress still runs to the right.
+    out the early phase.
     ``lr`` draws 2/LR in panel (c): the curvature at which a gradient step of that size stops
     being stable on a quadratic.
     """
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for k, (name, s) in enumerate(summaries.items()):
-        color, at = f"C{k}", s[x]
-        order = np.argsort(-at) if x == "train_loss" else np.arange(len(at))
-        at = at[order]
+        color, at = f"C{k}", s["step"]
         for ax, (key, _, _) in zip(axes, LANDSCAPE_PANELS):
             if key == "beta":
-                ax.plot(at, s["beta"][order], color=color, lw=1.2, label=name)
+                ax.plot(at, s["beta"], color=color, lw=1.2, label=name)
             else:
-                low, high = s[f"{key}_min"][order], s[f"{key}_max"][order]
+                low, high = s[f"{key}_min"], s[f"{key}_max"]
                 ax.fill_between(at, low, high, color=color, alpha=0.35, lw=0, label=name)
                 ax.plot(at, high, color=color, lw=0.6)
                 ax.plot(at, low, color=color, lw=0.6)
     for ax, (_, label, scale) in zip(axes, LANDSCAPE_PANELS):
         ax.set_yscale(scale)
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel("training loss at the probed step (reversed)" if x == "train_loss" else "step")
-        if x == "train_loss":
-            ax.invert_xaxis()
-        if early_until is not None and x == "step":
+        ax.set_xlabel("step")
+        if early_until is not None:
             ax.axvspan(0, early_until, color="0.85", zorder=0, label="early phase")
         ax.grid(alpha=0.3)
     if lr is not None:

@@ -93,61 +93,6 @@ def distribution_drift(records: dict[str, np.ndarray]) -> np.ndarray:
     return change.mean(0) / std.mean(0)
 
 
-class BeforeStepProbe:
-    """Base of probes that look at other points around the weights *before* a step: ``_save``
-    (the probe's ``fn``) keeps a copy of the parameters and the random state for ``after``."""
-
-    _before: dict[str, torch.Tensor]
-    _rng: RNGState
-
-    def _save(self, ctx: ProbeContext) -> None:
-        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
-        self._rng = rng_state(ctx.x.device)
-        return None
-
-
-class GradientICSProbe(BeforeStepProbe):
-    """Internal covariate shift measured through gradients (the paper's Fig. 3).
-
-    At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
-    uses) and G′ = ∇_{Wᵢ} L after only layers 1 … i−1 have taken their step (their BN γ and β
-    included); records ‖G − G′‖₂ and cos∠(G, G′) for each chosen layer i.
-
-    G costs nothing: it is what the training step's backward pass left in ``.grad``. Each G′ is
-    at a different point, so it takes one extra forward and backward pass per chosen layer, the
-    least the definition allows. They run on copies of the buffers (BN's running statistics are
-    untouched) with the random state of the training forward pass restored (a noisy layer draws
-    the same noise), so the model, its buffers, the optimizer and the random generators are left
-    exactly as they were.
-    """
-
-    def __init__(self, layers: Sequence[int], every: int = 10):
-        if every <= 0 or not layers:
-            raise ValueError("need at least one layer and a positive interval")
-        self.layers, self.every = list(layers), every
-        self._before: dict[str, torch.Tensor] = {}
-        self._rng: RNGState = (torch.empty(0), None)
-
-    def probe(self) -> Probe:
-        return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
-
-    def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
-        model = ctx.model
-        names = {id(p): name for name, p in model.named_parameters()}
-        layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
-        norm, cosine = [], []
-        for i in self.layers:
-            weight = model.layer(i).weight
-            g = weight.grad.detach()
-            params = {name: (p.detach() if layer_of[name] < i else self._before[name]).requires_grad_(
-                layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
-            target = params[names[id(weight)]]
-            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self._rng), target)
-            norm.append(float((g - g_prime).norm()))
-            cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
-        return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}
-
-
 RNGState = tuple[torch.Tensor, torch.Tensor | None]
 
 
@@ -173,3 +118,59 @@ def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -
         copies = {name: b.clone() for name, b in ctx.model.named_buffers()}
         out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
         return ctx.loss_fn(out, ctx.y)
+
+
+class BeforeStepProbe:
+    """Base of probes that look at other points around the weights *before* a step: ``_save``
+    (the probe's ``fn``) keeps a copy of the parameters and the random state for ``after``."""
+
+    def __init__(self):
+        self._before: dict[str, torch.Tensor] = {}
+        self._rng: RNGState = (torch.empty(0), None)
+
+    def _save(self, ctx: ProbeContext) -> None:
+        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
+        self._rng = rng_state(ctx.x.device)
+        return None
+
+
+class GradientICSProbe(BeforeStepProbe):
+    """Internal covariate shift measured through gradients (the paper's Fig. 3).
+
+    At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
+    uses) and G′ = ∇_{Wᵢ} L after only layers 1 … i−1 have taken their step (their BN γ and β
+    included); records ‖G − G′‖₂ and cos∠(G, G′) for each chosen layer i.
+
+    G costs nothing: it is what the training step's backward pass left in ``.grad``. Each G′ is
+    at a different point, so it takes one extra forward and backward pass per chosen layer, the
+    least the definition allows. They run on copies of the buffers (BN's running statistics are
+    untouched) with the random state of the training forward pass restored (a noisy layer draws
+    the same noise), so the model, its buffers, the optimizer and the random generators are left
+    exactly as they were.
+    """
+
+    def __init__(self, layers: Sequence[int], every: int = 10):
+        if every <= 0 or not layers:
+            raise ValueError("need at least one layer and a positive interval")
+        super().__init__()
+        self.layers, self.every = list(layers), every
+
+    def probe(self) -> Probe:
+        return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
+
+    def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
+        model = ctx.model
+        names = {id(p): name for name, p in model.named_parameters()}
+        layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
+        norm, cosine = [], []
+        for i in self.layers:
+            weight = model.layer(i).weight
+            g = weight.grad.detach()
+            params = {name: (p.detach() if layer_of[name] < i else self._before[name]).requires_grad_(
+                layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
+            target = params[names[id(weight)]]
+            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self._rng), target)
+            norm.append(float((g - g_prime).norm()))
+            cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
+        return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}
+
