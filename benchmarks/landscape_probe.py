@@ -3,7 +3,7 @@
     python benchmarks/landscape_probe.py [--model vgg|dln] [--norm batch] [--rounds 5]
 
 On the profile's VGG (or the DLN) at the paper's learning rate, times one training step, one
-probed step of :class:`helpers.landscape.LandscapeProbe` (the paper's step range, our default
+probed step of :class:`helpers.probes.LandscapeProbe` (the paper's step range, our default
 number of points), and the naive probe that deep-copies the model for every η and runs it there.
 Reports the best of ``--rounds`` for each and checks that the two probes agree.
 """
@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from helpers import RunConfig, active_profile, build_model, make_task, pick_device
-from helpers.landscape import LandscapeProbe
-from helpers.train import ProbeContext
+from helpers.probes import LandscapeProbe, ProbeContext
+from helpers.protocol import PAPER_LR
 
 
 def naive_probe(model: torch.nn.Module, ctx: ProbeContext, w: dict, g: dict, etas: np.ndarray) -> np.ndarray:
@@ -45,13 +45,13 @@ def main() -> None:
     args = parser.parse_args()
     profile, device = active_profile(), pick_device()
     config = (RunConfig.from_profile(model="dln", norm=args.norm) if args.model == "dln"
-              else RunConfig.from_profile(norm=args.norm, lr=0.1))
+              else RunConfig.from_profile(norm=args.norm, lr=PAPER_LR))
     model = build_model(config.model, config.norm, config.width, seed=0).to(device, memory_format=torch.channels_last)
     task = make_task(config, device)
     x, y = task.train.x[:config.batch_size], task.train.y[:config.batch_size]
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr)
     probe = LandscapeProbe.paper(config.model, every=1)
-    hooks = probe.probe()
+    probe.start(model)
     print(f"profile {profile.name} on {device.type}: {config.model} {config.norm}, batch {len(x)}, "
           f"{len(probe.multipliers)} step lengths in [{probe.multipliers[0]:g}, {probe.multipliers[-1]:g}] × LR")
 
@@ -61,7 +61,7 @@ def main() -> None:
 
     def step() -> ProbeContext:
         ctx = ProbeContext(model, x, y, 0, task.loss, optimizer, config.lr)
-        hooks.fn(ctx)
+        probe.before(ctx)
         loss = task.loss(model(x), y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -75,10 +75,10 @@ def main() -> None:
         ctx = step()
         sync()
         times["training step"].append(time.perf_counter() - start)
-        w = {name: t.clone() for name, t in probe._before.items()}
+        w = {name: t.clone() for name, t in probe.w.items()}
         g = {name: p.grad.detach().clone() for name, p in model.named_parameters()}
         start = time.perf_counter()
-        ours = hooks.after(ctx)
+        ours = probe.after(ctx)
         sync()
         times["our probe"].append(time.perf_counter() - start)
         start = time.perf_counter()

@@ -4,7 +4,8 @@
 
 Runs the profile's VGG (BN, lr 0.1) from scratch, alternating plain and probed runs, and reports
 the best wall time of each, the overhead over the run, and the cost of one probed step in units
-of one training step. Both probes watch layers 2, 5 and 8 (the activation probe 4 units each).
+of one training step. Both probes watch the protocol's probed layers (2, 5 and 8 of VGG-11; the
+activation probe 4 units each).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 
 from helpers import RunConfig, active_profile, train
 from helpers.probes import ActivationProbe, GradientICSProbe
+from helpers.protocol import PAPER_LR, probed_layers
 
 
 def main() -> None:
@@ -24,8 +26,8 @@ def main() -> None:
     parser.add_argument("--probe", choices=("activations", "ics"), default="activations")
     args = parser.parse_args()
     profile = active_profile()
-    config = RunConfig.from_profile(norm=args.norm, lr=0.1, steps=args.steps, eval_every=args.steps)
-    layers = [2, 5, 8]
+    config = RunConfig.from_profile(norm=args.norm, lr=PAPER_LR, steps=args.steps, eval_every=args.steps)
+    layers = probed_layers(config.model)
     print(f"profile {profile.name}: {config.model} width {config.width}, {args.steps} steps, {args.probe} probe "
           f"every {args.every} steps on layers {layers}")
     plain, probed = [], []
@@ -33,7 +35,7 @@ def main() -> None:
         plain.append(train(config, cache=False, progress=False).wall_time)
         probe = (ActivationProbe(layers, units=4, every=args.every) if args.probe == "activations"
                  else GradientICSProbe(layers, every=args.every))
-        probed.append(train(config, probes=[probe.probe()], cache=False, progress=False).wall_time)
+        probed.append(train(config, probes=[probe], cache=False, progress=False).wall_time)
         print(f"round {r + 1}: plain {plain[-1]:.2f} s, with probe {probed[-1]:.2f} s")
     step = min(plain) / args.steps
     per_probe = (min(probed) - min(plain)) / (args.steps / args.every)

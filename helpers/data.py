@@ -15,6 +15,7 @@ import functools
 import os
 import pickle
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +37,16 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset is neither cached nor downloadable; the message says how to get it."""
 
 
+RESTART_NOTE = ("BN_DATA_DIR set in a terminal reaches only kernels started after it: restart the kernel "
+                "(or set os.environ['BN_DATA_DIR'] in the notebook before the first experiment).")
+
+
 def _missing_message(root: Path, reason: str) -> str:
     return (
         f"CIFAR-10 is not in {root / 'cifar10'} ({reason}).\n"
         f"Either: connect to the internet and run again (it downloads {CIFAR10_URL}, 163 MB);\n"
         f"or download that file yourself and put it at {root / 'cifar10' / 'raw' / CIFAR10_ARCHIVE};\n"
-        f"or set BN_DATA_DIR to a folder that holds cifar10/train.npz and cifar10/test.npz."
+        f"or set BN_DATA_DIR to a folder that holds cifar10/train.npz and cifar10/test.npz.\n{RESTART_NOTE}"
     )
 
 
@@ -62,14 +67,33 @@ def load_cifar10(split: str = "train", root: str | Path | None = None, download:
         try:
             download_cifar10(root)
         except (OSError, RuntimeError) as err:  # no network, bad checksum, read-only folder
-            raise DatasetNotFoundError(_missing_message(root, f"download failed: {err}")) from err
+            failure = f"download failed: {type(err).__name__}: {err}"
+        else:
+            failure = None
+        if failure:  # raised on its own: the message says everything, a chained traceback only hides it
+            raise DatasetNotFoundError(_missing_message(root, failure))
     return _read_cache(str(path), path.stat().st_mtime)
+
+
+class DatasetDamagedError(ValueError):
+    """A dataset file exists but cannot be read; the message says which and how to fix it."""
 
 
 @functools.lru_cache(maxsize=4)
 def _read_cache(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        images, labels = z["images"], z["labels"].astype(np.int64)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            images, labels = z["images"], z["labels"].astype(np.int64)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ValueError) as err:
+        problem = f"{type(err).__name__}: {err}"
+    else:
+        problem = None
+    if problem:
+        raw = Path(path).parent / "raw" / CIFAR10_ARCHIVE
+        rebuild = (f"it is rebuilt from {raw}" if raw.is_file() else f"it is downloaded again ({CIFAR10_URL})")
+        raise DatasetDamagedError(
+            f"{path} is damaged or truncated ({problem}).\nDelete it and run again: {rebuild}. Or point "
+            f"BN_DATA_DIR at a folder with a good copy of cifar10/train.npz and cifar10/test.npz.\n{RESTART_NOTE}")
     if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3) or len(images) != len(labels):
         raise ValueError(f"{path} is not a CIFAR-10 cache: images {images.shape} {images.dtype}, "
                          f"labels {labels.shape}; expected (N,32,32,3) uint8 and (N,)")
@@ -214,11 +238,11 @@ class BatchSampler:
 
 def dln_data(n_samples: int, *, dim: int = 10, seed: int = 0,
              device: str | torch.device = "cpu") -> tuple[TensorData, TensorData, torch.Tensor]:
-    """Synthetic data for the deep linear network, as PAPER.md describes.
+    """Synthetic data for the deep linear network (the paper's appendix; docs/protocol.md).
 
     x ~ N(0, I) in ``dim`` dimensions and target y = A x with a fixed random Gaussian
     ``dim``×``dim`` matrix A. Returns (train, test, A); the test set is ``n_samples`` fresh
-    draws from the same distribution. The seed fixes A and both sets.
+    draws from the same distribution. The seed fixes A and both sets: one task instance.
     """
     if n_samples <= 0:
         raise ValueError(f"n_samples must be positive, got {n_samples}")

@@ -101,7 +101,7 @@ class VGG(LayeredNet):
     ``width`` multiplies every channel count. With ``norm="none"`` the convs have biases;
     with a mean-subtracting norm they do not (the norm's β takes their place). The
     classifier is a single linear layer without normalization, as is common for CIFAR
-    VGGs: PAPER.md leaves the variant open, so this is our choice.
+    VGGs: the paper does not state its variant, so this is our choice (docs/protocol.md).
     """
 
     def __init__(self, config: str | Sequence[int | str] = "vgg11", norm: str = "none", width: float = 1.0,
@@ -129,7 +129,7 @@ class DeepLinearNet(LayeredNet):
     """The paper's deep linear network: ``depth`` bias-free linear layers of width ``width``.
 
     With a norm, one follows every layer but the last (our choice, mirroring VGG, whose
-    classifier is not normalised; PAPER.md leaves the placement open).
+    classifier is not normalised; the paper leaves the placement open).
     """
 
     def __init__(self, depth: int = 25, width: int = 10, in_dim: int = 10, out_dim: int = 10,
@@ -145,7 +145,7 @@ class DeepLinearNet(LayeredNet):
 def glorot_init(model: nn.Module) -> nn.Module:
     """Glorot (Xavier) uniform weights and zero biases for every conv and linear layer.
 
-    PAPER.md says Glorot initialization; uniform rather than normal is our reading (it is
+    The paper says Glorot initialization; uniform rather than normal is our reading (it is
     the form Glorot & Bengio give). Normalization layers keep γ = 1, β = 0.
     """
     for m in model.modules():

@@ -5,16 +5,18 @@ At every training step t, and for every activation element a:
     μᵗ ~ U(−0.5, 0.5),  σᵗ ~ U(1, 1.25),  m ~ U(μᵗ − 0.1, μᵗ + 0.1),  s ~ N(σᵗ, 0.1),  a ← s·a + m
 
 so each step shifts and scales the layer's distribution by a different random amount, on top of
-per-element jitter. PAPER.md leaves two points open, exposed here as options:
+per-element jitter. The paper leaves two points open, exposed here as options:
 
 - ``draw``: are μᵗ, σᵗ drawn once per layer (``"layer"``, our default: one shift for the whole
   layer) or once per channel (``"channel"``)?
 - ``spread``: is the 0.1 in N(σᵗ, 0.1) a standard deviation (``"std"``, our default) or a
   variance (``"variance"``, i.e. standard deviation √0.1 ≈ 0.32)?
 
-``strength`` scales every noise parameter (0 switches the noise off, 1 is the paper's) for the
-notebook's slider. The noise applies in training mode only; evaluation is the identity. It draws
-from torch's global generator, which :func:`helpers.train.fit` seeds, so runs are reproducible.
+``strength`` k (for the notebook's slider) scales how far the noise moves away from the
+identity: μᵗ ~ U(−k/2, k/2), σᵗ ~ U(1, 1 + k/4), m ~ U(μᵗ − 0.1k, μᵗ + 0.1k), s ~ N(σᵗ, (0.1k)²);
+0 switches the noise off, 1 is the paper's. The noise applies in training mode only; evaluation
+is the identity. It draws from torch's global generator, which :func:`helpers.train.fit` seeds,
+so runs are reproducible.
 """
 
 from __future__ import annotations

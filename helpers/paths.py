@@ -6,6 +6,7 @@ finds the same data whichever folder its kernel starts in.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -39,13 +40,19 @@ def runs_dir() -> Path:
 
 
 def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` so that readers see either the old file or the complete new one."""
+    """Write an ``.npz`` so that readers see either the old file or the complete new one.
+
+    Fails with the ``OSError`` of the first thing that went wrong (a read-only folder, a full
+    disk); the temporary file is removed either way, or left for nobody to read when even that
+    is impossible (its name starts with a dot and ends in ``.tmp``).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never hide the first error behind a second one
+            tmp.unlink(missing_ok=True)

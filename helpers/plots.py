@@ -7,7 +7,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .protocol import CHANCE_LOSS
 from .runs import History
+from .summaries import distribution_drift, flagged
 
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
                  "test_loss": "test loss", "test_acc": "test accuracy"}
@@ -43,7 +45,8 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def plot_curves(runs: Mapping[str, History], metrics: Sequence[str] = ("train_loss", "test_acc"),
                 smooth_window: int = 10, styles: Mapping[str, dict] | None = None) -> plt.Figure:
-    """One panel per metric, one line per run. A diverged run ends in a red ×.
+    """One panel per metric, one line per run. A diverged run ends in a red ×, an interrupted one
+    in a black bar; both say so in the legend.
 
     ``styles`` maps a run's label to extra ``ax.plot`` keywords (colour, line style, ...).
     """
@@ -55,10 +58,11 @@ def plot_curves(runs: Mapping[str, History], metrics: Sequence[str] = ("train_lo
             x = h.steps if per_step else h.eval_steps
             y = smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric)
             style = {"marker": None if per_step else "o", "ms": 3, **styles.get(label, {})}
-            ax.plot(x, y, label=label + (" (diverged)" if h.diverged else ""), **style)
-            if h.diverged and len(h.steps):
-                ax.plot(h.steps[-1], np.nanmax(y[np.isfinite(y)]) if np.isfinite(y).any() else 0, "x",
-                        color="red", ms=10, mew=2)
+            ax.plot(x, y, label=flagged(label, h), **style)
+            if (h.diverged or h.interrupted) and len(h.steps):
+                end = np.nanmax(y[np.isfinite(y)]) if np.isfinite(y).any() else 0
+                ax.plot(h.steps[-1], end, "x" if h.diverged else "|", color="red" if h.diverged else "black",
+                        ms=10, mew=2)
         ax.set_xlabel("step")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric)
                       + (f" ({smooth_window}-step mean)" if per_step and smooth_window > 1 else ""))
@@ -128,19 +132,22 @@ def plot_lr_runs(runs: Mapping[tuple[str, float], History],
 
 
 def plot_lr_sweep(sweep) -> plt.Figure:
-    """Final training loss and test accuracy against learning rate; diverged runs as red × at the top."""
+    """Final training loss and test accuracy against learning rate; diverged runs as red × at the top,
+    runs an interruption cut short or never started as black bars there."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-    marked = False
+    marked = set()
     for k, name in enumerate(sweep.final_loss):
         color, diverged = f"C{k}", sweep.diverged[name]
+        missing = sweep.interrupted[name] if sweep.interrupted is not None else np.zeros_like(diverged)
         ax_loss.semilogx(sweep.lrs, np.where(diverged, np.nan, sweep.final_loss[name]), "o-", color=color, label=name)
         ax_acc.semilogx(sweep.lrs, sweep.final_test_acc[name], "o-", color=color, label=name)
-        if diverged.any():
-            for ax in (ax_loss, ax_acc):
-                ax.plot(sweep.lrs[diverged], np.full(diverged.sum(), 0.96), "x", color=color, ms=10, mew=2,
-                        transform=ax.get_xaxis_transform(), label=None if marked else "× diverged")
-            marked = True
-    ax_loss.axhline(np.log(10), color="0.5", ls=":", lw=1, label="chance (ln 10)")
+        for mask, marker, note in ((diverged, "x", "× diverged"), (missing, "|", "| interrupted or not run")):
+            if mask.any():
+                for ax in (ax_loss, ax_acc):
+                    ax.plot(sweep.lrs[mask], np.full(mask.sum(), 0.96), marker, color=color, ms=10, mew=2,
+                            transform=ax.get_xaxis_transform(), label=None if note in marked else note)
+                marked.add(note)
+    ax_loss.axhline(CHANCE_LOSS, color="0.5", ls=":", lw=1, label="chance (ln 10)")
     ax_loss.set_ylabel("final training loss")
     ax_acc.set_ylabel("final test accuracy")
     for ax in (ax_loss, ax_acc):
@@ -181,20 +188,23 @@ def ridgeline(ax: plt.Axes, hist: np.ndarray, steps: np.ndarray, edges: np.ndarr
     ax.set_xlim(left[0], right[-1])
 
 
-def plot_distributions(runs: Mapping[str, History], layers: Sequence[int], edges: np.ndarray,
-                       show: Sequence[int] | None = None, unit: int = 0, probe: str = "activations") -> plt.Figure:
-    """Rows = networks, columns = layers: one unit's pre-activation distribution over training.
+def plot_distributions(runs: Mapping[str, History], show: Sequence[int] | None = None, unit: int = 0,
+                       probe: str = "activations") -> plt.Figure:
+    """Rows = networks, columns = layers: one recorded unit's pre-activation distribution over training.
 
-    ``layers`` are the layers the probe recorded, in its order; ``show`` picks some of them.
+    The layers and bin edges are those the activation probe recorded (its settings); ``show``
+    picks some of the layers, ``unit`` one of the recorded units.
     """
-    show = list(layers) if show is None else list(show)
+    first = next(iter(runs.values())).probes[probe].settings
+    show = list(first["layers"]) if show is None else list(show)
     fig, axes = plt.subplots(len(runs), len(show), figsize=(3.3 * len(show), 2.4 * len(runs)), squeeze=False)
     for row, (name, h) in enumerate(runs.items()):
         rec = h.probes[probe]
+        layers, edges = list(rec.settings["layers"]), np.asarray(rec.settings["edges"])
         for col, layer in enumerate(show):
             ax = axes[row, col]
-            ridgeline(ax, rec["hist"][:, list(layers).index(layer), unit], rec["step"], edges, color=f"C{row}")
-            ax.set_title(f"{name}, layer {layer}", fontsize=9)
+            ridgeline(ax, rec["hist"][:, layers.index(layer), unit], rec["step"], edges, color=f"C{row}")
+            ax.set_title(f"{flagged(name, h)}, layer {layer}", fontsize=9)
             if col == 0:
                 ax.set_ylabel("step")
     for ax in axes[-1]:
@@ -203,13 +213,16 @@ def plot_distributions(runs: Mapping[str, History], layers: Sequence[int], edges
     return fig
 
 
-def plot_drift(drifts: Mapping[str, np.ndarray], layers: Sequence[int]) -> plt.Figure:
-    """Grouped bars: the median drift over recorded units, per layer and network."""
+def plot_drift(runs: Mapping[str, History], probe: str = "activations") -> plt.Figure:
+    """Grouped bars: the median :func:`~helpers.summaries.distribution_drift` over recorded units,
+    per recorded layer and network."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    width = 0.8 / len(drifts)
-    for k, (name, drift) in enumerate(drifts.items()):
-        ax.bar(np.arange(len(layers)) + (k - (len(drifts) - 1) / 2) * width, np.median(drift, axis=1), width,
-               label=name, color=f"C{k}")
+    layers = next(iter(runs.values())).probes[probe].settings["layers"]
+    width = 0.8 / len(runs)
+    for k, (name, h) in enumerate(runs.items()):
+        drift = distribution_drift(h.probes[probe])
+        ax.bar(np.arange(len(layers)) + (k - (len(runs) - 1) / 2) * width, np.median(drift, axis=1), width,
+               label=flagged(name, h), color=f"C{k}")
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([f"layer {i}" for i in layers])
     ax.set_ylabel("drift between records\n(median over units, log scale)")
@@ -220,14 +233,16 @@ def plot_drift(drifts: Mapping[str, np.ndarray], layers: Sequence[int]) -> plt.F
     return fig
 
 
-def plot_ics(runs: Mapping[str, History], layers: Sequence[int], probe: str = "ics") -> plt.Figure:
-    """The paper's Fig. 3 layout: ‖G − G′‖ (top) and cos∠(G, G′) (bottom) over training, per probed layer."""
+def plot_ics(runs: Mapping[str, History], probe: str = "ics") -> plt.Figure:
+    """The paper's Fig. 3 layout: ‖G − G′‖ (top) and cos∠(G, G′) (bottom) over training, per probed
+    layer (the layers the probe recorded)."""
+    layers = next(iter(runs.values())).probes[probe].settings["layers"]
     fig, axes = plt.subplots(2, len(layers), figsize=(3.6 * len(layers), 5.4), squeeze=False, sharex=True)
     for k, (name, h) in enumerate(runs.items()):
         rec = h.probes[probe]
         for col in range(len(layers)):
-            axes[0, col].plot(rec["step"], rec["grad_diff"][:, col], color=f"C{k}", lw=1, label=name)
-            axes[1, col].plot(rec["step"], rec["cosine"][:, col], color=f"C{k}", lw=1, label=name)
+            axes[0, col].plot(rec["step"], rec["grad_diff"][:, col], color=f"C{k}", lw=1, label=flagged(name, h))
+            axes[1, col].plot(rec["step"], rec["cosine"][:, col], color=f"C{k}", lw=1, label=flagged(name, h))
     for col, layer in enumerate(layers):
         axes[0, col].set_title(f"layer {layer}", fontsize=10)
         axes[0, col].set_yscale("log")
@@ -248,35 +263,35 @@ LANDSCAPE_PANELS = (("loss", "loss L(w − ηg) on the batch", "linear"),
                     ("beta", "effective β-smoothness", "log"))
 
 
-def plot_landscape(summaries: Mapping[str, Mapping[str, np.ndarray]], early_until: float | None = None,
-                   lr: float | None = None) -> plt.Figure:
+def plot_landscape(summaries: Mapping[str, Mapping]) -> plt.Figure:
     """The paper's Fig. 4 layout: (a) loss band, (b) gradient-predictiveness band, (c) effective β.
 
-    ``summaries`` maps a network's name to :func:`helpers.landscape.landscape_summary` output.
-    Bands are shaded between the min and max over η at each probed step. ``early_until`` greys
-    out the early phase.
-    ``lr`` draws 2/LR in panel (c): the curvature at which a gradient step of that size stops
-    being stable on a quadratic.
+    ``summaries`` maps a network's name to :func:`helpers.summaries.landscape_summary` output.
+    Bands are shaded between the min and max over η at each probed step. The early phase (the
+    protocol's) is greyed out, and panel (c) draws 2/LR, the curvature at which a gradient step
+    of the learning rate's size stops being stable on a quadratic.
     """
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    first = next(iter(summaries.values()))
+    early_until, lr = first["early_until"], first["lr"]
     for k, (name, s) in enumerate(summaries.items()):
-        color, at = f"C{k}", s["step"]
+        color, at, label = f"C{k}", s["step"], flagged(name, s)
         for ax, (key, _, _) in zip(axes, LANDSCAPE_PANELS):
             if key == "beta":
-                ax.plot(at, s["beta"], color=color, lw=1.2, label=name)
+                ax.plot(at, s["beta"], color=color, lw=1.2, label=label)
             else:
                 low, high = s[f"{key}_min"], s[f"{key}_max"]
-                ax.fill_between(at, low, high, color=color, alpha=0.35, lw=0, label=name)
+                ax.fill_between(at, low, high, color=color, alpha=0.35, lw=0, label=label)
                 ax.plot(at, high, color=color, lw=0.6)
                 ax.plot(at, low, color=color, lw=0.6)
     for ax, (_, label, scale) in zip(axes, LANDSCAPE_PANELS):
         ax.set_yscale(scale)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("step")
-        if early_until is not None:
+        if early_until:
             ax.axvspan(0, early_until, color="0.85", zorder=0, label="early phase")
         ax.grid(alpha=0.3)
-    if lr is not None:
+    if lr:
         axes[2].axhline(2 / lr, color="0.3", ls="--", lw=1, label="2 / LR")
         axes[2].legend(fontsize=8)
     axes[0].legend(fontsize=8)
@@ -284,16 +299,16 @@ def plot_landscape(summaries: Mapping[str, Mapping[str, np.ndarray]], early_unti
     return fig
 
 
-def plot_step_curves(curves: Mapping[str, Mapping[str, np.ndarray]], max_multiplier: float, lr: float,
-                     step: int) -> plt.Figure:
+def plot_step_curves(curves: Mapping[str, Mapping], max_multiplier: float = np.inf) -> plt.Figure:
     """The 1-D landscape at one probed step: L(w − ηg) and ‖∇L(w − ηg)‖ against η / LR, one line
-    per network, up to ``max_multiplier`` × LR. ``curves`` maps a name to arrays ``eta``, ``loss``
-    and ``grad_norm`` (one probed step's record)."""
+    per network, up to ``max_multiplier`` × LR. ``curves`` is :func:`helpers.summaries.step_curves`
+    output (arrays ``eta``, ``loss``, ``grad_norm``, and the run's ``lr`` and the ``step``)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for k, (name, c) in enumerate(curves.items()):
-        keep = c["eta"] / lr <= max_multiplier * (1 + 1e-9)
+        multiple = c["eta"] / c["lr"]
+        keep = multiple <= max_multiplier * (1 + 1e-9)
         for ax, key in zip(axes, ("loss", "grad_norm")):
-            ax.plot(c["eta"][keep] / lr, c[key][keep], "o-", color=f"C{k}", ms=4, label=name)
+            ax.plot(multiple[keep], c[key][keep], "o-", color=f"C{k}", ms=4, label=name)
     axes[0].set_ylabel("loss L(w − ηg)")
     axes[1].set_ylabel("gradient norm ‖∇L(w − ηg)‖")
     for ax in axes:
@@ -302,6 +317,7 @@ def plot_step_curves(curves: Mapping[str, Mapping[str, np.ndarray]], max_multipl
         ax.axvline(1.0, color="0.5", ls=":", lw=1)  # the step training takes
         ax.grid(alpha=0.3)
     axes[1].set_yscale("log")
-    axes[0].legend(fontsize=8, title=f"step {step}", title_fontsize=8)
+    steps = sorted({int(c["step"]) for c in curves.values()})
+    axes[0].legend(fontsize=8, title=f"step {', '.join(map(str, steps))}", title_fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,60 +1,231 @@
 """Probes: measurements taken during training that leave training exactly as it would have been.
 
-:class:`ActivationProbe` records the distribution of chosen units' pre-activations (the output of
-a layer's normalization, before its ReLU; the conv output itself when there is no normalization)
-as the network trains: a histogram on fixed bins, plus mean and variance, per unit. It reads the
-activations of the training forward pass through hooks, so it adds no forward pass, draws no
-random numbers and touches no BN statistics.
+The protocol, then the paper's three probes:
+
+- :class:`Probe` and :class:`ProbeContext`: what the engine calls at a probed step, and what a
+  probe sees there. :func:`loss_at` evaluates the loss at other weights on the step's batch with
+  the training pass's randomness replayed; :class:`PreStepProbe` keeps the weights from before
+  the step for that.
+- :class:`ActivationProbe`: distributions of chosen units' pre-activations (the paper's Fig. 1c, 2).
+- :class:`GradientICSProbe`: internal covariate shift measured through gradients (Fig. 3).
+- :class:`LandscapeProbe`: the loss and gradient along the gradient direction (Fig. 4).
+
+What the records add up to (drift, landscape bands, medians) is in :mod:`helpers.summaries`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
-from .train import Probe, ProbeContext
+from .fingerprints import code_fingerprint
+from .protocol import STEP_POINTS, STEP_RANGES, model_kind
+
+Record = dict[str, Any] | None
+
+
+@dataclass
+class ProbeContext:
+    """What a probe sees at a probed step.
+
+    In ``before`` the model holds the weights w of this step, before its update; in ``after`` it
+    holds the updated weights, and each parameter's ``.grad`` holds the step's gradient
+    g = ∇L(w) on the batch ``x``, ``y``. ``step`` counts the updates done before this one.
+    """
+
+    model: nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    step: int
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    lr: float
+    hooks: list[torch.utils.hooks.RemovableHandle] = field(default_factory=list)
+
+    def add_hook(self, module: nn.Module, hook: Callable) -> None:
+        """A forward hook on ``module`` for this step only. The engine removes it after the step,
+        also when the step fails or is interrupted."""
+        self.hooks.append(module.register_forward_hook(hook))
+
+    def remove_hooks(self) -> None:
+        for handle in self.hooks:
+            handle.remove()
+        self.hooks.clear()
+
+
+class Probe:
+    """A measurement taken every ``every`` steps; pass it to ``train(config, probes=[...])``.
+
+    At a probed step the engine calls ``before(ctx)`` ahead of the forward pass, runs the
+    training step, then calls ``after(ctx)`` (see :class:`ProbeContext` for what each sees). Each
+    returns a dict of numbers or arrays, or None; a step's dicts are merged into one record, and
+    records are stacked over steps in ``History.probes[name]``. ``start(model)`` runs once at the
+    start of each run: per-run state is reset there, so one probe object can serve many runs.
+
+    ``settings()`` returns what changes the records (JSON values): it enters the run-cache key
+    with ``every``, the name and the fingerprint of the probe's code, and it is stored with the
+    records together with what ``describe()`` adds, so that they can be read without retyping.
+
+    A probe must leave the model, its buffers, the optimizer and the random generators as it
+    found them, and install hooks only through :meth:`ProbeContext.add_hook`.
+    """
+
+    def __init__(self, name: str, every: int = 1):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"a probe needs a non-empty name without '/', got {name!r}")
+        if isinstance(every, bool) or not isinstance(every, (int, np.integer)) or every <= 0:
+            raise ValueError(f"every must be a positive integer, got {every!r}")
+        self.name, self.every = name, int(every)
+
+    def settings(self) -> dict[str, Any]:
+        return {}
+
+    def start(self, model: nn.Module) -> None:
+        """Called once at the start of a run."""
+
+    def before(self, ctx: ProbeContext) -> Record:
+        return None
+
+    def after(self, ctx: ProbeContext) -> Record:
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """What a reader of the records needs: the settings, and what the run decided."""
+        return {"every": self.every, **self.settings()}
+
+    def code(self) -> Any:
+        """The code behind the probe's records (fingerprinted into the cache key)."""
+        return type(self)
+
+    def key(self) -> dict[str, Any]:
+        """The probe's part of a run-cache key; ``code`` is None when its source cannot be read."""
+        return {"name": self.name, "every": self.every, "settings": self.settings(),
+                "code": code_fingerprint(self.code())}
+
+
+class FunctionProbe(Probe):
+    """A probe made of plain functions ``before(ctx)`` and/or ``after(ctx)``, for quick experiments.
+    ``settings`` is whatever else changes their output."""
+
+    def __init__(self, name: str, before: Callable[[ProbeContext], Record] | None = None,
+                 after: Callable[[ProbeContext], Record] | None = None, every: int = 1,
+                 settings: dict[str, Any] | None = None):
+        super().__init__(name, every)
+        if before is None and after is None:
+            raise ValueError("a function probe needs a before or an after function")
+        self._before_fn, self._after_fn, self._settings = before, after, dict(settings or {})
+
+    def settings(self) -> dict[str, Any]:
+        return self._settings
+
+    def before(self, ctx: ProbeContext) -> Record:
+        return self._before_fn(ctx) if self._before_fn else None
+
+    def after(self, ctx: ProbeContext) -> Record:
+        return self._after_fn(ctx) if self._after_fn else None
+
+    def code(self) -> Any:
+        return type(self), self._before_fn, self._after_fn
+
+
+# --- looking at other points of weight space ---------------------------------------------------
+
+RNGState = tuple[torch.Tensor, torch.Tensor | None]
+
+
+def rng_state(device: torch.device) -> RNGState:
+    """The CPU (and, on a GPU, CUDA) random state, to replay a training forward pass's draws."""
+    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+
+
+def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -> torch.Tensor:
+    """The loss on this step's batch with the model's parameters replaced by ``params``.
+
+    ``torch.func.functional_call`` runs the model's own modules on ``params`` (no copy of the
+    model); BN, still in training mode as in training, updates copies of the running statistics;
+    the random state ``rng`` is replayed and then restored, so a noisy layer draws the same noise
+    as the training pass did and training afterwards draws what it would have drawn.
+    """
+    device = ctx.x.device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.set_rng_state(rng[0])
+        if rng[1] is not None:
+            torch.cuda.set_rng_state(rng[1], device)
+        copies = {name: b.clone() for name, b in ctx.model.named_buffers()}
+        out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
+        return ctx.loss_fn(out, ctx.y)
+
+
+class PreStepProbe(Probe):
+    """Base of probes that look around the weights w from *before* a step: ``before`` keeps a copy
+    of them (``self.w``) and of the random state (``self.rng``) for ``after``, which also has g."""
+
+    def start(self, model: nn.Module) -> None:
+        self.w: dict[str, torch.Tensor] = {}
+        self.rng: RNGState = (torch.empty(0), None)
+
+    def before(self, ctx: ProbeContext) -> Record:
+        self.w = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
+        self.rng = rng_state(ctx.x.device)
+        return None
+
+
+def _norm(tensors: Sequence[torch.Tensor]) -> float:
+    """The Euclidean norm of several tensors taken as one vector."""
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])))
+
+
+# --- Fig. 1c and 2: activation distributions ----------------------------------------------------
 
 # Fixed bin edges for every record: asinh-spaced, so they are fine near 0 (width ≈ 0.03) where a
 # network without BN keeps its small pre-activations, and coarser out to ±20 for noisy ones.
 ACTIVATION_EDGES = 0.5 * np.sinh(np.linspace(-np.arcsinh(40), np.arcsinh(40), 161))
 
 
-class ActivationProbe:
+class ActivationProbe(Probe):
     """Histograms, means and variances of ``units`` random channels of each of ``layers``.
 
-    ``probe()`` gives the :class:`~helpers.train.Probe` to pass to ``train``; its records
-    (``History.probes["activations"]``) are ``hist`` (records, layers, units, bins) counts on
-    ``edges``, and ``mean`` and ``var`` (records, layers, units). Values outside the edges count
-    in the outermost bins. ``channels`` lists, per layer, the channels recorded (seeded).
+    The pre-activations are the output of a layer's normalization, before its ReLU (the conv
+    output itself when there is no normalization). Read from the training forward pass through
+    hooks: no extra forward pass, no random draws, no BN statistics touched.
+
+    Records (``History.probes["activations"]``): ``hist`` (records, layers, units, bins) counts
+    on ``edges`` (values outside count in the outermost bins), ``mean`` and ``var`` (records,
+    layers, units). Settings: ``layers``, ``units``, ``seed``, ``edges``, and, once a run has
+    started, ``channels`` (per layer, the channels recorded, drawn from ``seed``).
     """
 
     def __init__(self, layers: Sequence[int], units: int = 4, every: int = 10, seed: int = 0,
                  edges: np.ndarray = ACTIVATION_EDGES):
-        if units <= 0 or every <= 0:
-            raise ValueError(f"units and every must be positive, got {units} and {every}")
-        self.layers, self.units, self.every, self.seed = list(layers), units, every, seed
+        super().__init__("activations", every)
+        if units <= 0 or not layers:
+            raise ValueError(f"need at least one layer and a positive number of units, got {layers} and {units}")
+        self.layers, self.units, self.seed = [int(i) for i in layers], int(units), int(seed)
         self.edges = np.asarray(edges, dtype=np.float64)
-        self.channels: list[np.ndarray] | None = None
-        self._handles: list = []
+        self.channels: list[np.ndarray] = []
         self._stats: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
-    def probe(self) -> Probe:
-        params = {"layers": self.layers, "units": self.units, "seed": self.seed,
-                  "edges": [len(self.edges), float(self.edges[0]), float(self.edges[-1])]}
-        return Probe("activations", self._arm, every=self.every, params=params, after=self._collect)
+    def settings(self) -> dict[str, Any]:
+        return {"layers": self.layers, "units": self.units, "seed": self.seed, "edges": self.edges.tolist()}
 
-    def _arm(self, ctx: ProbeContext) -> None:
-        model = ctx.model
-        if self.channels is None:  # chosen once per run, from the seed alone
-            rng = np.random.default_rng(self.seed)
-            self.channels = [np.sort(rng.choice(model.layer(i).weight.shape[0], self.units, replace=False))
-                             for i in self.layers]
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "channels": [c.tolist() for c in self.channels]}
+
+    def start(self, model: nn.Module) -> None:
+        rng = np.random.default_rng(self.seed)  # the same channels in every run with this seed
+        self.channels = [np.sort(rng.choice(model.layer(i).weight.shape[0], self.units, replace=False))
+                         for i in self.layers]
+
+    def before(self, ctx: ProbeContext) -> Record:
         self._stats = {}
-        self._handles = [model.layer(i).norm.register_forward_hook(partial(self._record, k))
-                         for k, i in enumerate(self.layers)]
+        for k, i in enumerate(self.layers):
+            ctx.add_hook(ctx.model.layer(i).norm, partial(self._record, k))
         return None
 
     @torch.no_grad()
@@ -69,96 +240,36 @@ class ActivationProbe:
         counts[:, -2] += counts[:, -1]  # above the last edge: into the last bin
         self._stats[k] = (counts[:, 1:-1], values.mean(1), values.var(1, unbiased=False))
 
-    def _collect(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
-        for handle in self._handles:
-            handle.remove()
-        self._handles = []
+    def after(self, ctx: ProbeContext) -> Record:
         stats = [self._stats[k] for k in range(len(self.layers))]
         return {name: np.stack([s[j].cpu().numpy() for s in stats]) for j, name in enumerate(("hist", "mean", "var"))}
 
 
-def distribution_drift(records: dict[str, np.ndarray]) -> np.ndarray:
-    """How much each recorded unit's distribution moves between consecutive records, (layers, units).
+# --- Fig. 3: internal covariate shift through gradients ----------------------------------------
 
-    For each unit: the average over consecutive records of |Δ mean| + |Δ standard deviation|,
-    divided by the unit's average standard deviation over the run. Moments rather than a
-    histogram distance, because they say what moved (location or spread); divided by the unit's
-    own spread, so that networks whose activations live on different scales (without BN they
-    are small, with BN about 1) compare on equal terms. 0 means a perfectly stable distribution.
-    """
-    mean, std = records["mean"], np.sqrt(records["var"])
-    if len(mean) < 2:
-        raise ValueError("need at least two records to measure drift")
-    change = np.abs(np.diff(mean, axis=0)) + np.abs(np.diff(std, axis=0))
-    return change.mean(0) / std.mean(0)
-
-
-RNGState = tuple[torch.Tensor, torch.Tensor | None]
-
-
-def rng_state(device: torch.device) -> RNGState:
-    """The CPU (and, on a GPU, CUDA) random state, to replay a training forward pass's draws."""
-    return torch.get_rng_state(), torch.cuda.get_rng_state(device) if device.type == "cuda" else None
-
-
-def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -> torch.Tensor:
-    """The loss on this step's batch with the model's parameters replaced by ``params``.
-
-    What a probe needs to look at another point in weight space without touching the model:
-    ``torch.func.functional_call`` runs the model's own modules on ``params``, BN (still in
-    training mode, as in training) updates copies of the running statistics, and the random
-    state ``rng`` is replayed and then restored, so a noisy layer draws the same noise as the
-    training pass did and training afterwards draws what it would have drawn.
-    """
-    device = ctx.x.device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.set_rng_state(rng[0])
-        if rng[1] is not None:
-            torch.cuda.set_rng_state(rng[1], device)
-        copies = {name: b.clone() for name, b in ctx.model.named_buffers()}
-        out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
-        return ctx.loss_fn(out, ctx.y)
-
-
-class BeforeStepProbe:
-    """Base of probes that look at other points around the weights *before* a step: ``_save``
-    (the probe's ``fn``) keeps a copy of the parameters and the random state for ``after``."""
-
-    def __init__(self):
-        self._before: dict[str, torch.Tensor] = {}
-        self._rng: RNGState = (torch.empty(0), None)
-
-    def _save(self, ctx: ProbeContext) -> None:
-        self._before = {name: p.detach().clone() for name, p in ctx.model.named_parameters()}
-        self._rng = rng_state(ctx.x.device)
-        return None
-
-
-class GradientICSProbe(BeforeStepProbe):
+class GradientICSProbe(PreStepProbe):
     """Internal covariate shift measured through gradients (the paper's Fig. 3).
 
     At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
     uses) and G′ = ∇_{Wᵢ} L after only layers 1 … i−1 have taken their step (their BN γ and β
-    included); records ‖G − G′‖₂ and cos∠(G, G′) for each chosen layer i.
+    included); records ``grad_diff`` ‖G − G′‖₂ and ``cosine`` cos∠(G, G′), one column per layer
+    of the ``layers`` setting.
 
     G costs nothing: it is what the training step's backward pass left in ``.grad``. Each G′ is
     at a different point, so it takes one extra forward and backward pass per chosen layer, the
-    least the definition allows. They run on copies of the buffers (BN's running statistics are
-    untouched) with the random state of the training forward pass restored (a noisy layer draws
-    the same noise), so the model, its buffers, the optimizer and the random generators are left
-    exactly as they were.
+    least the definition allows (through :func:`loss_at`, so training is left exactly as it was).
     """
 
     def __init__(self, layers: Sequence[int], every: int = 10):
-        if every <= 0 or not layers:
-            raise ValueError("need at least one layer and a positive interval")
-        super().__init__()
-        self.layers, self.every = list(layers), every
+        super().__init__("ics", every)
+        if not layers:
+            raise ValueError("need at least one layer")
+        self.layers = [int(i) for i in layers]
 
-    def probe(self) -> Probe:
-        return Probe("ics", self._save, every=self.every, params={"layers": self.layers}, after=self._measure)
+    def settings(self) -> dict[str, Any]:
+        return {"layers": self.layers}
 
-    def _measure(self, ctx: ProbeContext) -> dict[str, np.ndarray]:
+    def after(self, ctx: ProbeContext) -> Record:
         model = ctx.model
         names = {id(p): name for name, p in model.named_parameters()}
         layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
@@ -166,11 +277,84 @@ class GradientICSProbe(BeforeStepProbe):
         for i in self.layers:
             weight = model.layer(i).weight
             g = weight.grad.detach()
-            params = {name: (p.detach() if layer_of[name] < i else self._before[name]).requires_grad_(
+            params = {name: (p.detach() if layer_of[name] < i else self.w[name]).requires_grad_(
                 layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
             target = params[names[id(weight)]]
-            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self._rng), target)
+            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self.rng), target)
             norm.append(float((g - g_prime).norm()))
             cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
         return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}
 
+
+# --- Fig. 4: the landscape along the gradient --------------------------------------------------
+
+def step_multipliers(low: float, high: float, points: int) -> np.ndarray:
+    """``points`` step lengths from ``low`` to ``high`` (× LR), geometrically spaced: the range spans
+    a factor 8 (VGG) to 3,000 (DLN), and the quantities change with the scale of η, not its size."""
+    if not (0 < low < high) or points < 2:
+        raise ValueError(f"need 0 < low < high and at least 2 points, got {low}, {high}, {points}")
+    return np.geomspace(low, high, points)
+
+
+class LandscapeProbe(PreStepProbe):
+    """Loss and gradient along the gradient direction, every ``every`` steps (the paper's Fig. 4).
+
+    At a probed step with weights w and gradient g, for each step length η = multiplier × LR on
+    the grid (setting ``multipliers``), on the step's batch: records ``eta``, ``loss``
+    L(w − ηg), ``grad_diff`` ‖g − ∇L(w − ηg)‖ and ``grad_norm`` ‖∇L(w − ηg)‖ (one value per η),
+    plus ``g_norm`` ‖g‖ and ``weight_norm`` ‖w‖. Norms are over all trainable parameters (BN's γ
+    and β included). :func:`helpers.summaries.landscape_summary` turns these into the paper's
+    three quantities.
+
+    ``unit_step=True`` is the scale-aware variant (not the paper's): the points are w − d·g/‖g‖
+    at distances d = multiplier × LR, the same for every network and step however large its
+    gradient; its records go under ``"landscape_unit"``, and ``eta`` = d/‖g‖ keeps the formulas.
+
+    g is free: it is what the step's backward pass left in ``.grad``. Each η costs one forward and
+    backward pass, through :func:`loss_at`. (Batching the η points with ``torch.func.vmap`` was
+    measured slower on a CPU, and it cannot run BN's running-statistics update.)
+    """
+
+    def __init__(self, every: int, low: float = 0.5, high: float = 4.0, points: int = 7, unit_step: bool = False,
+                 name: str | None = None):
+        super().__init__(name or ("landscape_unit" if unit_step else "landscape"), every)
+        self.unit_step = bool(unit_step)
+        self.multipliers = step_multipliers(low, high, points)
+
+    @classmethod
+    def paper(cls, model: str, every: int, points: int | None = None, unit_step: bool = False) -> LandscapeProbe:
+        """The paper's step range for ``model`` ("dln" or a VGG name), with our default point count."""
+        kind = model_kind(model)
+        return cls(every, *STEP_RANGES[kind], points=points or STEP_POINTS[kind], unit_step=unit_step)
+
+    def settings(self) -> dict[str, Any]:
+        return {"multipliers": [float(m) for m in self.multipliers], "unit_step": self.unit_step}
+
+    def start(self, model: nn.Module) -> None:
+        super().start(model)
+        self.lr: float | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "lr": self.lr}  # η / LR is what the figures show
+
+    def after(self, ctx: ProbeContext) -> Record:
+        self.lr = ctx.lr
+        named = dict(ctx.model.named_parameters())
+        g = {name: p.grad.detach() if p.grad is not None else torch.zeros_like(p) for name, p in named.items()}
+        g_norm = _norm(list(g.values()))
+        etas = self.multipliers * ctx.lr / (g_norm if self.unit_step and g_norm > 0 else 1.0)
+        trainable = [name for name, p in named.items() if p.requires_grad]
+        loss, diff, norm = [], [], []
+        for eta in etas:
+            point = {name: (self.w[name] - eta * g[name]).requires_grad_(p.requires_grad)
+                     for name, p in named.items()}
+            value = loss_at(ctx, point, self.rng)
+            grads = torch.autograd.grad(value, [point[n] for n in trainable], allow_unused=True)
+            grads = [torch.zeros_like(point[n]) if gr is None else gr for n, gr in zip(trainable, grads)]
+            loss.append(float(value.detach()))
+            diff.append(_norm([g[n] - gr for n, gr in zip(trainable, grads)]))
+            norm.append(_norm(grads))
+        record = {"eta": etas, "loss": np.array(loss), "grad_diff": np.array(diff), "grad_norm": np.array(norm),
+                  "g_norm": g_norm, "weight_norm": _norm(list(self.w.values()))}
+        self.w = {}
+        return record

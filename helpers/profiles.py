@@ -2,7 +2,7 @@
 
 - ``ci``: seconds per notebook on a 2-core machine; checks that the code runs, not the science.
 - ``laptop`` (default): a few minutes per notebook on a laptop CPU; the claims should hold.
-- ``paper``: the paper's protocol (PAPER.md), meant for a GPU.
+- ``paper``: the paper's protocol (docs/protocol.md), meant for a GPU.
 
 The device is picked automatically (CUDA, then Apple MPS, then CPU); ``BN_DEVICE`` forces one.
 """
@@ -70,7 +70,7 @@ PROFILES: dict[str, Profile] = {
         width=1.0,
         dln_samples=1_000,
         dln_steps=10_000,
-        summary="the paper's protocol (PAPER.md); meant for a GPU",
+        summary="the paper's protocol; meant for a GPU",
     ),
 }
 

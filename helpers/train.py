@@ -1,16 +1,17 @@
 """The training engine: plain SGD on data held on the device, with probes and a run cache.
 
-:func:`train` takes a :class:`RunConfig`, builds the model and data, and returns a
-:class:`~helpers.runs.History` (from the run cache when the same configuration ran before).
-:func:`fit` is the loop itself, for a model you built yourself.
+:func:`train` takes a :class:`~helpers.config.RunConfig`, builds the model and data, and
+returns a :class:`~helpers.runs.History` (from the run cache when the same configuration ran
+before with the same code). :func:`fit` is the loop itself, for a model you built yourself.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,67 +20,17 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import RunConfig
 from .data import BatchSampler, TensorData, cifar10_tensors, dln_data
-from .models import MODEL_NAMES, build_model
+from .fingerprints import code_fingerprint, engine_fingerprint, unreadable
+from .models import build_model
 from .norms import norm_spec
-from .profiles import Profile, active_profile, pick_device
-from .runs import History, load_run, save_run
+from .probes import Probe, ProbeContext
+from .profiles import pick_device
+from .runs import History, ProbeRecords, load_run, save_run
 
-# Bump when a change to the engine, models or data changes results, so that runs cached by an
-# older version are not reused.
-ENGINE_VERSION = 2  # 2: the DLN loss is averaged over samples (was summed)
 SYNC_EVERY = 10  # steps between reading the losses back from the device (and checking for NaN)
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that determines a training run (and so its cache key)."""
-
-    model: str = "vgg11"  # a VGG configuration or "dln"
-    norm: str = "none"  # a name from helpers.norms.NORMS
-    lr: float = 0.1
-    steps: int = 1000
-    batch_size: int = 128
-    width: float = 1.0  # VGG channel multiplier (ignored by the DLN, whose width is 10)
-    momentum: float = 0.0  # the paper uses plain SGD
-    seed: int = 0  # initial weights, batch order, augmentation and any noise layers
-    train_size: int = 50_000  # training examples (CIFAR-10 subset, or DLN samples)
-    test_size: int = 10_000
-    augment: bool = False  # the paper trains without augmentation
-    eval_every: int = 100  # steps between test-set evaluations
-    data_seed: int = 0  # which CIFAR-10 subset / which DLN data set; fixed across runs by default
-    norm_options: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        if self.model not in MODEL_NAMES:
-            raise ValueError(f"unknown model {self.model!r}; choose one of: {', '.join(MODEL_NAMES)}")
-        norm_spec(self.norm)
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
-        for name in ("steps", "batch_size", "train_size", "test_size", "eval_every"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.batch_size > self.train_size:
-            raise ValueError(f"batch size {self.batch_size} is larger than the training set ({self.train_size})")
-        if self.width <= 0 or self.momentum < 0:
-            raise ValueError(f"width must be positive and momentum non-negative, got {self.width}, {self.momentum}")
-
-    @classmethod
-    def from_profile(cls, profile: Profile | str | None = None, **overrides: Any) -> RunConfig:
-        """The profile's standard run (VGG, or the DLN with ``model="dln"``), with ``overrides``."""
-        p = profile if isinstance(profile, Profile) else active_profile(profile)
-        if overrides.get("model") == "dln":
-            # Full-batch gradient descent at the paper's learning rate (PAPER.md).
-            base = dict(steps=p.dln_steps, batch_size=p.dln_samples, train_size=p.dln_samples,
-                        test_size=p.dln_samples, lr=1e-6, eval_every=max(1, p.dln_steps // 20))
-        else:
-            base = dict(model=p.vgg, width=p.width, steps=p.steps, batch_size=p.batch_size,
-                        train_size=p.train_size, test_size=p.test_size, eval_every=p.eval_every)
-        return cls(**{**base, **overrides})
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+Progress = bool | Callable[[int, int], None]  # a tqdm bar (True), none (False), or a callback (done, total)
 
 
 @dataclass
@@ -92,8 +43,8 @@ class Task:
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.regression:
-            # ‖W x − A x‖² (PAPER.md's DLN loss) averaged over the samples: the usual empirical risk,
-            # whose gradient, unlike the sum's, does not grow with the (unstated) sample count.
+            # ‖W x − A x‖² (the paper's DLN loss) averaged over the samples: the usual empirical
+            # risk, whose gradient, unlike the sum's, does not grow with the (unstated) sample count.
             return (output - target).pow(2).sum(1).mean()
         return F.cross_entropy(output, target)
 
@@ -111,46 +62,6 @@ def make_task(config: RunConfig, device: torch.device) -> Task:
                     regression=True)
     return Task(cifar10_tensors("train", config.train_size, device=device, seed=config.data_seed),
                 cifar10_tensors("test", config.test_size, device=device, seed=config.data_seed))
-
-
-@dataclass
-class ProbeContext:
-    """What a probe sees: the model *before* this step's update, and this step's batch."""
-
-    model: nn.Module
-    x: torch.Tensor
-    y: torch.Tensor
-    step: int  # updates done so far
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    optimizer: torch.optim.Optimizer
-    lr: float
-
-
-@dataclass(frozen=True)
-class Probe:
-    """A measurement taken every ``every`` steps.
-
-    ``fn(ctx)`` runs before the step's forward pass; ``after(ctx)``, if given, runs after the
-    step's update (e.g. to collect what hooks that ``fn`` set up saw during the training forward
-    pass). Each returns a dict of numbers/arrays or None; a step's dicts are merged into one
-    record. A probe must leave the model, its buffers, the optimizer and the random number
-    generators as it found them. ``params`` enters the run-cache key: put there whatever changes
-    the probe's output.
-    """
-
-    name: str
-    fn: Callable[[ProbeContext], dict[str, Any] | None]
-    every: int = 1
-    params: dict[str, Any] = field(default_factory=dict)
-    after: Callable[[ProbeContext], dict[str, Any] | None] | None = None
-
-    def key(self) -> dict[str, Any]:
-        return {"name": self.name, "every": self.every, "params": self.params,
-                "fn": _qualname(self.fn), "after": _qualname(self.after) if self.after else None}
-
-
-def _qualname(fn: Callable) -> str:
-    return f"{getattr(fn, '__module__', '')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 @torch.no_grad()
@@ -171,15 +82,19 @@ def evaluate(model: nn.Module, task: Task, data: TensorData | None = None, chunk
 
 def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int, momentum: float = 0.0,
         seed: int = 0, eval_every: int = 100, augment: bool = False, probes: Sequence[Probe] = (),
-        progress: bool = True, desc: str | None = None) -> History:
+        progress: Progress = True, desc: str | None = None) -> History:
     """Train ``model`` in place with plain SGD and return its :class:`History`.
 
     A NaN/inf training loss stops the run and marks it diverged; Ctrl-C stops it and returns
     what was recorded so far (``interrupted``). Runs are seeded: the same seed gives the same
-    history, bit for bit, on the CPU.
+    history, bit for bit, on the CPU. ``progress``: a progress bar, none, or a function called
+    with (steps done, steps) every few steps (e.g. to move a slider's progress bar).
     """
     if not (math.isfinite(lr) and lr > 0) or steps <= 0 or eval_every <= 0:
         raise ValueError(f"need a positive learning rate, steps and eval_every; got {lr}, {steps}, {eval_every}")
+    names = [p.name for p in probes]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two probes share a name: {names}; give each its own")
     device = task.train.x.device
     sampler = BatchSampler(task.train, batch_size, seed=seed, augment=augment)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -187,9 +102,12 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     accs = torch.full((steps,), float("nan"), device=device)
     evals = [(0, *evaluate(model, task))]
     records: dict[str, list[tuple[int, dict]]] = {p.name: [] for p in probes}
+    for probe in probes:
+        probe.start(model)
     done = checked = 0
     diverged = interrupted = False
-    bar = tqdm(total=steps, desc=desc, disable=not progress, unit="step", mininterval=0.5)
+    report = progress if callable(progress) else None
+    bar = tqdm(total=steps, desc=desc, disable=not progress or report is not None, unit="step", mininterval=0.5)
     start = time.perf_counter()
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):  # seeds any layer that draws noise, leaves yours alone
@@ -199,18 +117,20 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
             for t in range(steps):
                 x, y = next(sampler)
                 due = [p for p in probes if t % p.every == 0]
-                if due:
-                    ctx = ProbeContext(model, x, y, t, task.loss, optimizer, lr)
-                    pending = {p.name: p.fn(ctx) or {} for p in due}
-                output = model(x)
-                loss = task.loss(output, y)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                for probe in due:
-                    record = {**pending[probe.name], **((probe.after(ctx) or {}) if probe.after else {})}
-                    if record:
-                        records[probe.name].append((t, record))
+                ctx = ProbeContext(model, x, y, t, task.loss, optimizer, lr)
+                try:
+                    pending = {p.name: p.before(ctx) or {} for p in due}
+                    output = model(x)
+                    loss = task.loss(output, y)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    for probe in due:
+                        record = {**pending[probe.name], **(probe.after(ctx) or {})}
+                        if record:
+                            records[probe.name].append((t, record))
+                finally:
+                    ctx.remove_hooks()  # also when the step failed or Ctrl-C landed in it
                 losses[t] = loss.detach()
                 accs[t] = task.accuracy(output.detach(), y)
                 done = t + 1
@@ -224,6 +144,8 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
                     break
                 bar.update(done - checked)
                 bar.set_postfix(loss=f"{float(recent[-1]):.3f}", refresh=False)
+                if report:
+                    report(done, steps)
                 checked = done
                 if due_eval:
                     evals.append((done, *evaluate(model, task)))
@@ -233,15 +155,15 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
             bar.close()
     wall_time = time.perf_counter() - start
     return History(
-        config={},
+        config=None,
         steps=np.arange(1, done + 1),
         train_loss=losses[:done].cpu().numpy().astype(np.float64),
         train_acc=accs[:done].cpu().numpy().astype(np.float64),
         eval_steps=np.array([e[0] for e in evals]),
         test_loss=np.array([e[1] for e in evals]),
         test_acc=np.array([e[2] for e in evals]),  # NaN for regression: Task.accuracy says so
-        wall_time=wall_time, diverged=diverged, interrupted=interrupted,
-        probes={name: _stack(recs, done) for name, recs in records.items()},
+        wall_time=wall_time, diverged=diverged, interrupted=interrupted, planned_steps=steps,
+        probes={p.name: ProbeRecords(_stack(records[p.name], done), p.describe()) for p in probes},
     )
 
 
@@ -260,17 +182,44 @@ def _to_numpy(value: Any) -> Any:
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
 
 
+def run_record(config: RunConfig, probes: Sequence[Probe], device: torch.device) -> dict[str, Any]:
+    """What a run's cache entry is keyed on: the configuration, the device, the torch version,
+    and the fingerprints of the engine, of the normalization and of each probe."""
+    spec = norm_spec(config.norm)
+    return {"run": config.as_dict(), "device": device.type, "torch": torch.__version__,
+            "code": {"engine": engine_fingerprint(),
+                     "norm": code_fingerprint((spec.factory, spec.absorbs_bias))},
+            "probes": [p.key() for p in probes]}
+
+
+_warned_unreadable: set[str] = set()
+
+
+def _cacheable(record: dict[str, Any], config: RunConfig, probes: Sequence[Probe]) -> bool:
+    """Can the cache tell this run's code apart from other code? Not when some source is unreadable."""
+    if record["code"]["norm"] is not None and all(p["code"] is not None for p in record["probes"]):
+        return True
+    names = unreadable(norm_spec(config.norm).factory) + [n for p in probes for n in unreadable(p.code())]
+    new = [n for n in names if n not in _warned_unreadable]
+    if new:
+        _warned_unreadable.update(new)
+        warnings.warn(f"cannot read the source of {', '.join(new)}, so the run cache cannot tell whether it "
+                      "changed: runs with it are computed afresh and not cached", stacklevel=3)
+    return False
+
+
 def train(config: RunConfig, *, probes: Sequence[Probe] = (), cache: bool = True, force: bool = False,
-          progress: bool = True, device: str | torch.device | None = None) -> History:
-    """Train the configured model from scratch, or return the cached run of the same configuration.
+          progress: Progress = True, device: str | torch.device | None = None) -> History:
+    """Train the configured model from scratch, or return the cached run of the same configuration
+    made by the same code (see :func:`run_record`).
 
     ``cache=False`` neither reads nor writes the run cache; ``force=True`` recomputes and
     overwrites. Interrupted runs are returned but never cached; diverged runs are results
     and are cached.
     """
     device = device if isinstance(device, torch.device) else pick_device(device)
-    record = {"run": config.as_dict(), "device": device.type, "engine": ENGINE_VERSION,
-              "probes": [p.key() for p in probes]}
+    record = run_record(config, probes, device)
+    cache = cache and _cacheable(record, config, probes)
     if cache and not force and (hit := load_run(record)) is not None:
         return hit
     model = build_model(config.model, config.norm, config.width, seed=config.seed, **config.norm_options)
@@ -280,7 +229,7 @@ def train(config: RunConfig, *, probes: Sequence[Probe] = (), cache: bool = True
                   momentum=config.momentum, seed=config.seed, eval_every=config.eval_every,
                   augment=config.augment, probes=probes, progress=progress,
                   desc=f"{config.model} {config.norm} lr={config.lr:g}")
-    history.config = record
+    history.config, history.record = config, record
     if cache and not history.interrupted:
         save_run(history)
     return history

@@ -1,22 +1,68 @@
-"""Sliders wired to the plain training and plotting functions; no training logic lives here."""
+"""Sliders wired to the plain training and plotting functions; no training logic lives here.
+
+Figures and progress are shown by *setting* an ``Output`` widget's ``outputs`` and a progress
+bar's ``value``, never by printing inside ``with output:``. That capture makes a headless
+notebook runner (nbconvert/nbclient) answer the kernel on the channel it is waiting on for the
+cell's reply, and the reply can then be missed until the cell times out: executing a notebook
+hung that way. Setting the widgets' state sends nothing back.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import base64
+import io
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import clear_output
 
+from .config import RunConfig
 from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves
 from .probes import ActivationProbe
+from .protocol import network_label
 from .runs import History
-from .train import RunConfig, train
+from .summaries import step_curves
+from .train import train
+
+LAYOUT = {"description_width": "initial"}  # labels in full ("learning rate", not "learning r…")
 
 
-class LearningRateExplorer:
+def figure_output(fig: plt.Figure) -> dict:
+    """A figure as one notebook output (a PNG), closed so the notebook does not also show it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight", dpi=fig.dpi)
+    plt.close(fig)
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": repr(fig)}}
+
+
+class _TrainingPanel:
+    """A Train button, a progress bar and an output area shared by the explorers that train runs."""
+
+    def __init__(self, controls: Sequence[widgets.Widget]):
+        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="", layout={"width": "200px"})
+        self.output = widgets.Output()
+        self.button.on_click(lambda _: self.train_selected())  # each explorer says what it trains
+        self.widget = widgets.VBox([widgets.HBox([*controls, self.button, self.progress]), self.output])
+
+    def _train(self, config: RunConfig, **kwargs) -> History:
+        self.progress.max, self.progress.value = config.steps, 0
+        self.button.disabled = True
+        try:
+            history = train(config, progress=self._moved, **kwargs)
+        finally:
+            self.button.disabled = False
+        self.progress.value = self.progress.max
+        return history
+
+    def _moved(self, done: int, total: int) -> None:
+        self.progress.value = done
+
+
+class LearningRateExplorer(_TrainingPanel):
     """A log-scale learning-rate slider, a BatchNorm checkbox and a Train button.
 
     Each click trains one run of ``base`` at the chosen settings (through the run cache, so
@@ -30,12 +76,9 @@ class LearningRateExplorer:
         self.runs: dict[str, History] = dict(reference or {})
         self.slider = widgets.FloatLogSlider(value=base.lr, base=10, min=log10_range[0], max=log10_range[1],
                                              step=0.05, description="learning rate", readout_format=".3g",
-                                             continuous_update=False)
-        self.batchnorm = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm")
-        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
-        self.output = widgets.Output()
-        self.button.on_click(lambda _: self.train_selected())
-        self.widget = widgets.VBox([widgets.HBox([self.slider, self.batchnorm, self.button]), self.output])
+                                             continuous_update=False, style=LAYOUT)
+        self.batchnorm = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm", style=LAYOUT)
+        super().__init__([self.slider, self.batchnorm])
 
     def selected_config(self) -> RunConfig:
         norm = "batch" if self.batchnorm.value else "none"
@@ -45,12 +88,9 @@ class LearningRateExplorer:
     def train_selected(self) -> History:
         """Train (or fetch from the cache) the selected run, add it to the plot and return it."""
         config = self.selected_config()
-        with self.output:
-            clear_output(wait=True)
-            history = train(config)
-            self.runs[f"{'BN' if config.norm == 'batch' else 'Standard'}, lr {config.lr:.3g}"] = history
-            plot_curves(self.runs, self.metrics)
-            plt.show()
+        history = self._train(config)
+        self.runs[f"{network_label(config.norm)}, lr {config.lr:.3g}"] = history
+        self.output.outputs = (figure_output(plot_curves(self.runs, self.metrics)),)
         return history
 
 
@@ -59,8 +99,8 @@ class AffineExplorer:
 
     def __init__(self, x_hat: np.ndarray):
         self.x_hat = np.asarray(x_hat, dtype=float).ravel()
-        self.gamma = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="γ (scale)")
-        self.beta = widgets.FloatSlider(value=0.0, min=-4.0, max=4.0, step=0.1, description="β (shift)")
+        self.gamma = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.05, description="γ (scale)", style=LAYOUT)
+        self.beta = widgets.FloatSlider(value=0.0, min=-4.0, max=4.0, step=0.1, description="β (shift)", style=LAYOUT)
         self.output = widgets.Output()
         self.shown: tuple[float, float] = (float("nan"), float("nan"))  # mean and std of the drawn values
         for slider in (self.gamma, self.beta):
@@ -71,45 +111,33 @@ class AffineExplorer:
     def redraw(self) -> None:
         values = self.gamma.value * self.x_hat + self.beta.value
         self.shown = (float(values.mean()), float(values.std()))
-        with self.output:
-            clear_output(wait=True)
-            plot_affine(self.x_hat, self.gamma.value, self.beta.value)
-            plt.show()
+        self.output.outputs = (figure_output(plot_affine(self.x_hat, self.gamma.value, self.beta.value)),)
 
 
-class NoiseExplorer:
+class NoiseExplorer(_TrainingPanel):
     """A noise-strength slider and a Train button for noisy BN.
 
-    Each click trains ``base`` with ``norm="noisy_batch"`` and every noise parameter scaled by the
-    slider's value (1 is the paper's noise, 0 none), records activations with a fresh
-    ``make_probe()``, and shows training accuracy over the reference runs plus the distribution
-    of one recorded unit of the first probed layer. Runs are cached.
+    Each click trains ``base`` with ``norm="noisy_batch"`` and the noise scaled by the slider's
+    value (1 is the paper's noise, 0 none; see :class:`helpers.noise.ActivationNoise`), records
+    activations with ``probe``, and shows training accuracy over the reference runs plus the
+    distribution of one recorded unit of the first probed layer. Runs are cached.
     """
 
-    def __init__(self, base: RunConfig, make_probe: Callable[[], ActivationProbe],
-                 reference: Mapping[str, History] | None = None):
-        self.base, self.make_probe = base, make_probe
+    def __init__(self, base: RunConfig, probe: ActivationProbe, reference: Mapping[str, History] | None = None):
+        self.base, self.probe = base, probe
         self.runs: dict[str, History] = dict(reference or {})
         self.slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.25, description="noise strength",
-                                          continuous_update=False)
-        self.button = widgets.Button(description="Train", button_style="primary", icon="play")
-        self.output = widgets.Output()
-        self.button.on_click(lambda _: self.train_selected())
-        self.widget = widgets.VBox([widgets.HBox([self.slider, self.button]), self.output])
+                                          continuous_update=False, style=LAYOUT)
+        super().__init__([self.slider])
 
     def train_selected(self) -> History:
         strength = float(self.slider.value)
         config = replace(self.base, norm="noisy_batch", norm_options={"strength": strength})
-        probe = self.make_probe()
-        with self.output:
-            clear_output(wait=True)
-            history = train(config, probes=[probe.probe()])
-            self.runs[f"noisy BN, strength {strength:g}"] = history
-            plot_curves(self.runs, ("train_acc",))
-            plt.show()
-            plot_distributions({f"noisy BN, strength {strength:g}": history}, probe.layers, probe.edges,
-                               show=probe.layers[:1])
-            plt.show()
+        history = self._train(config, probes=[self.probe])
+        label = f"noisy BN, strength {strength:g}"
+        self.runs[label] = history
+        self.output.outputs = (figure_output(plot_curves(self.runs, ("train_acc",))),
+                               figure_output(plot_distributions({label: history}, show=self.probe.layers[:1])))
         return history
 
 
@@ -122,17 +150,17 @@ class LandscapeExplorer:
     """
 
     def __init__(self, runs: Mapping[str, History], probe: str = "landscape"):
-        self.records = {name: h.probes[probe] for name, h in runs.items()}
-        self.lr = float(next(iter(runs.values())).config["run"]["lr"])
-        steps = sorted(set.intersection(*(set(r["step"].tolist()) for r in self.records.values())))
+        self.runs, self.probe = dict(runs), probe
+        records = [h.probes[probe] for h in runs.values()]
+        multipliers = records[0].settings["multipliers"]
+        steps = sorted(set.intersection(*(set(r["step"].tolist()) for r in records)))
         if not steps:
             raise ValueError("the runs share no probed step")
-        multipliers = next(iter(self.records.values()))["eta"][0] / self.lr
         self.step = widgets.SelectionSlider(options=steps, value=steps[len(steps) // 2], description="step",
-                                            continuous_update=False)
+                                            continuous_update=False, style=LAYOUT)
         self.max_step = widgets.SelectionSlider(options=[(f"{m:.3g} × LR", float(m)) for m in multipliers[1:]],
                                                 value=float(multipliers[-1]), description="max η",
-                                                continuous_update=False)
+                                                continuous_update=False, style=LAYOUT)
         self.output = widgets.Output()
         for slider in (self.step, self.max_step):
             slider.observe(lambda _: self.redraw(), names="value")
@@ -141,14 +169,8 @@ class LandscapeExplorer:
 
     def curves(self) -> dict[str, dict[str, np.ndarray]]:
         """Each run's record at the selected step: ``eta``, ``loss``, ``grad_norm``."""
-        out = {}
-        for name, rec in self.records.items():
-            i = int(np.flatnonzero(rec["step"] == self.step.value)[0])
-            out[name] = {key: rec[key][i] for key in ("eta", "loss", "grad_norm")}
-        return out
+        return step_curves(self.runs, self.step.value, self.probe)
 
     def redraw(self) -> None:
-        with self.output:
-            clear_output(wait=True)
-            plot_step_curves(self.curves(), self.max_step.value, self.lr, self.step.value)
-            plt.show()
+        fig = plot_step_curves(self.curves(), self.max_step.value)
+        self.output.outputs = (figure_output(fig),)

@@ -8,7 +8,7 @@ from .test_train import small
 def test_grid_trains_every_network_at_every_rate_through_the_cache(cifar_dir):
     runs = train_grid(small(steps=4), [0.01, 0.05], progress=False)
     assert sorted(runs) == [("BN", 0.01), ("BN", 0.05), ("Standard", 0.01), ("Standard", 0.05)]
-    assert runs["BN", 0.05].config["run"]["norm"] == "batch" and runs["Standard", 0.01].config["run"]["lr"] == 0.01
+    assert runs["BN", 0.05].config.norm == "batch" and runs["Standard", 0.01].config.lr == 0.01
     again = train_grid(small(steps=4), [0.05], progress=False)
     assert all(h.from_cache for h in again.values())
 

@@ -18,7 +18,7 @@ def test_matches_a_hand_computation_on_a_tiny_linear_network():
     w1, w2, w3 = (net.layer(i).weight.detach().numpy().copy() for i in (1, 2, 3))
     X, T, lr = x.numpy(), t.numpy(), 0.01
     task = Task(TensorData(x, t), TensorData(x, t), regression=True)
-    h = fit(net, task, lr=lr, steps=1, batch_size=20, probes=[GradientICSProbe([2, 3], every=1).probe()],
+    h = fit(net, task, lr=lr, steps=1, batch_size=20, probes=[GradientICSProbe([2, 3], every=1)],
             progress=False)
 
     def grads(a, b, c):  # loss mean over samples of ‖x Aᵀ Bᵀ Cᵀ − t‖²: gradients for A, B, C
@@ -42,7 +42,7 @@ def test_matches_a_hand_computation_on_a_tiny_linear_network():
 def test_probe_leaves_training_exactly_as_it_was(cifar_dir, norm, momentum):
     config = small(norm=norm, momentum=momentum, steps=7)
     plain = train(config, cache=False, progress=False)
-    probed = train(config, probes=[GradientICSProbe([1, 4, 9], every=3).probe()], cache=False, progress=False)
+    probed = train(config, probes=[GradientICSProbe([1, 4, 9], every=3)], cache=False, progress=False)
     assert all(np.array_equal(getattr(plain, k), getattr(probed, k)) for k in History.ARRAYS)
     assert probed.probes["ics"]["grad_diff"].shape == (3, 3)
 
@@ -54,7 +54,7 @@ def test_probe_leaves_every_parameter_and_buffer_bit_for_bit(cifar_dir):
     config = small(norm="batch")
     task = make_task(config, torch.device("cpu"))
     states = []
-    for probes in ((), (GradientICSProbe([2, 5], every=1).probe(),)):
+    for probes in ((), (GradientICSProbe([2, 5], every=1),)):
         model = build_model("vgg11", "batch", 0.125, seed=0)
         fit(model, task, lr=0.05, steps=3, batch_size=32, probes=probes, progress=False)
         states.append(model.state_dict())
@@ -65,7 +65,7 @@ def test_probe_leaves_every_parameter_and_buffer_bit_for_bit(cifar_dir):
 @pytest.mark.parametrize("norm", ["batch", "noisy_batch"])
 def test_without_an_update_g_prime_is_g(cifar_dir, norm):
     # a negligible step: G′ must equal G, which needs the same batch statistics and the same noise
-    h = train(small(norm=norm, lr=1e-12, steps=2), probes=[GradientICSProbe([3, 9], every=1).probe()],
+    h = train(small(norm=norm, lr=1e-12, steps=2), probes=[GradientICSProbe([3, 9], every=1)],
               cache=False, progress=False)
     np.testing.assert_allclose(h.probes["ics"]["cosine"], 1.0, atol=1e-6)
 

@@ -10,17 +10,12 @@ import torch  # noqa: E402
 
 from helpers import build_model  # noqa: E402
 from helpers.data import TensorData  # noqa: E402
-from helpers.landscape import (  # noqa: E402
-    DEFAULT_POINTS,
-    STEP_RANGES,
-    LandscapeProbe,
-    landscape_summary,
-    matched_loss_medians,
-    phase_medians,
-    step_multipliers,
-)
 from helpers.models import DeepLinearNet  # noqa: E402
 from helpers.plots import plot_landscape, plot_step_curves  # noqa: E402
+from helpers.probes import LandscapeProbe, step_multipliers  # noqa: E402
+from helpers.protocol import STEP_POINTS, STEP_RANGES  # noqa: E402
+from helpers.runs import ProbeRecords  # noqa: E402
+from helpers.summaries import landscape_summary, matched_loss_medians, phase_medians  # noqa: E402
 from helpers.train import Task, fit, make_task, train  # noqa: E402
 from helpers.widgets import LandscapeExplorer  # noqa: E402
 
@@ -37,7 +32,7 @@ def test_quadratic_loss_matches_the_closed_forms():
     W, X, T, m, lr = net.layer(1).weight.detach().numpy().copy(), x.numpy(), t.numpy(), 30, 0.05
     task = Task(TensorData(x, t), TensorData(x, t), regression=True)
     probe = LandscapeProbe(every=1, low=0.5, high=4.0, points=5)
-    h = fit(net, task, lr=lr, steps=1, batch_size=m, probes=[probe.probe()], progress=False)
+    h = fit(net, task, lr=lr, steps=1, batch_size=m, probes=[probe], progress=False)
 
     loss = ((W @ X.T - T.T) ** 2).sum() / m
     g = 2 / m * (W @ X.T - T.T) @ X
@@ -60,7 +55,7 @@ def test_quadratic_loss_matches_the_closed_forms():
 def test_probe_leaves_training_exactly_as_it_was(cifar_dir, norm, momentum):
     config = small(norm=norm, momentum=momentum, steps=7)
     plain = train(config, cache=False, progress=False)
-    probed = train(config, probes=[LandscapeProbe(every=3, points=3).probe()], cache=False, progress=False)
+    probed = train(config, probes=[LandscapeProbe(every=3, points=3)], cache=False, progress=False)
     assert same_history(plain, probed)
     assert probed.probes["landscape"]["loss"].shape == (3, 3)
     assert probed.probes["landscape"]["step"].tolist() == [0, 3, 6]
@@ -70,7 +65,7 @@ def test_probe_leaves_every_parameter_buffer_and_optimizer_state_bit_for_bit(cif
     config = small(norm="batch")
     task = make_task(config, torch.device("cpu"))
     states = []
-    for probes in ((), (LandscapeProbe(every=1, points=3).probe(),)):
+    for probes in ((), (LandscapeProbe(every=1, points=3),)):
         model = build_model("vgg11", "batch", 0.125, seed=0)
         # momentum: the optimizer's buffers feed every later step, so the final weights check them too
         fit(model, task, lr=0.05, momentum=0.9, steps=3, batch_size=32, probes=probes, progress=False)
@@ -85,7 +80,7 @@ def test_a_vanishing_step_sees_the_training_gradient(cifar_dir, norm):
     # With η → 0 the probed gradient must be g itself, which needs BN in training mode (the batch's
     # statistics, not the running ones) and, for noisy BN, the same noise as the training pass.
     probe = LandscapeProbe(every=1, low=1e-9, high=2e-9, points=2)
-    h = train(small(norm=norm, lr=1e-3, steps=2), probes=[probe.probe()], cache=False, progress=False)
+    h = train(small(norm=norm, lr=1e-3, steps=2), probes=[probe], cache=False, progress=False)
     rec = h.probes["landscape"]
     assert np.all(rec["grad_diff"] / rec["g_norm"][:, None] < 1e-4)
     np.testing.assert_allclose(rec["loss"], np.repeat(h.train_loss[:, None], 2, 1), rtol=1e-5)
@@ -95,7 +90,7 @@ def test_paper_step_ranges_and_default_points():
     vgg, dln = LandscapeProbe.paper("vgg16", every=5), LandscapeProbe.paper("dln", every=5)
     assert vgg.multipliers[[0, -1]].tolist() == pytest.approx(list(STEP_RANGES["vgg"]))
     assert dln.multipliers[[0, -1]].tolist() == pytest.approx(list(STEP_RANGES["dln"]))
-    assert (len(vgg.multipliers), len(dln.multipliers)) == (DEFAULT_POINTS["vgg"], DEFAULT_POINTS["dln"])
+    assert (len(vgg.multipliers), len(dln.multipliers)) == (STEP_POINTS["vgg"], STEP_POINTS["dln"])
     assert 1.0 == pytest.approx(vgg.multipliers[2])  # the step training takes is one of the points
     assert len(LandscapeProbe.paper("dln", every=5, points=4).multipliers) == 4
 
@@ -110,8 +105,8 @@ def test_bad_landscape_arguments():
 
 
 def test_summary_of_a_run_without_records_is_an_error(cifar_dir):
-    h = train(small(steps=2), probes=[LandscapeProbe(every=5, points=2).probe()], cache=False, progress=False)
-    h.probes["landscape"] = {"step": np.zeros(0, dtype=int)}
+    h = train(small(steps=2), probes=[LandscapeProbe(every=5, points=2)], cache=False, progress=False)
+    h.probes["landscape"] = ProbeRecords({"step": np.zeros(0, dtype=int)})
     with pytest.raises(ValueError, match="no 'landscape' records"):
         landscape_summary(h)
 
@@ -144,13 +139,13 @@ def test_matched_loss_medians_use_only_the_common_loss_range():
 @pytest.fixture
 def probed_runs(cifar_dir):
     config = small(steps=4)
-    return {name: train(replace(config, norm=norm), probes=[LandscapeProbe(every=2, points=3).probe()],
+    return {name: train(replace(config, norm=norm), probes=[LandscapeProbe(every=2, points=3)],
                         cache=False, progress=False) for name, norm in (("Standard", "none"), ("BN", "batch"))}
 
 
 def test_landscape_plot_has_a_band_per_network_and_the_stability_line(probed_runs):
     summaries = {name: landscape_summary(h) for name, h in probed_runs.items()}
-    fig = plot_landscape(summaries, early_until=2, lr=0.05)
+    fig = plot_landscape(summaries)
     loss_ax, pred_ax, beta_ax = fig.axes
     assert len([c for c in loss_ax.collections if c.get_label() in summaries]) == 2
     assert pred_ax.get_yscale() == beta_ax.get_yscale() == "log"
@@ -164,5 +159,5 @@ def test_landscape_explorer_shows_the_stored_curves_of_the_chosen_step(probed_ru
     explorer.max_step.value = float(explorer.max_step.options[0][1])
     curves = explorer.curves()
     np.testing.assert_array_equal(curves["BN"]["loss"], probed_runs["BN"].probes["landscape"]["loss"][1])
-    fig = plot_step_curves(curves, explorer.max_step.value, 0.05, 2)
+    fig = plot_step_curves(curves, explorer.max_step.value)
     assert len(fig.axes[0].lines[0].get_xdata()) == 2  # points up to the chosen maximum step length

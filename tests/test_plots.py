@@ -6,7 +6,8 @@ import numpy as np  # noqa: E402
 
 from helpers.experiments import LRSweep  # noqa: E402
 from helpers.plots import plot_curves, plot_lr_runs, plot_lr_sweep, show_images, smooth  # noqa: E402
-from helpers.runs import History  # noqa: E402
+from helpers.probes import ACTIVATION_EDGES  # noqa: E402
+from helpers.runs import History, ProbeRecords  # noqa: E402
 
 
 def test_smooth_is_a_trailing_mean():
@@ -14,18 +15,20 @@ def test_smooth_is_a_trailing_mean():
     np.testing.assert_array_equal(smooth(np.array([1.0, 2.0]), 1), [1, 2])
 
 
-def fake_history(diverged: bool) -> History:
+def fake_history(diverged: bool, interrupted: bool = False) -> History:
     loss = np.array([2.3, 2.0, 1.5] + ([np.inf] if diverged else [1.2]))
-    return History({}, np.arange(1, 5), loss, np.full(4, 0.5), np.array([0, 4]), np.array([2.3, 1.0]),
-                   np.array([0.1, 0.4]), wall_time=1.0, diverged=diverged)
+    return History(None, np.arange(1, 5), loss, np.full(4, 0.5), np.array([0, 4]), np.array([2.3, 1.0]),
+                   np.array([0.1, 0.4]), wall_time=1.0, diverged=diverged, interrupted=interrupted, planned_steps=4)
 
 
-def test_curves_mark_diverged_runs():
-    fig = plot_curves({"ok": fake_history(False), "boom": fake_history(True)}, smooth_window=1)
+def test_curves_mark_diverged_and_interrupted_runs():
+    runs = {"ok": fake_history(False), "boom": fake_history(True), "cut": fake_history(False, interrupted=True)}
+    fig = plot_curves(runs, smooth_window=1)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["ok", "boom (diverged)"]
+    assert legend == ["ok", "boom (diverged)", "cut (interrupted)"]
     markers = [line for line in fig.axes[0].lines if line.get_marker() == "x"]
     assert len(markers) == 1 and markers[0].get_xdata()[0] == 4
+    assert len([line for line in fig.axes[0].lines if line.get_marker() == "|"]) == 1
 
 
 def test_image_grid_has_a_row_per_class():
@@ -43,6 +46,14 @@ def test_fig1_layout_colours_networks_and_styles_rates():
     assert lines["BN, lr 0.1"].get_linestyle() != lines["BN, lr 0.5"].get_linestyle()
 
 
+def test_sweep_plot_marks_interrupted_runs():
+    lrs = np.array([0.1, 1.0])
+    cut = LRSweep(lrs, {"A": np.array([1.0, np.nan])}, {"A": np.array([0.5, np.nan])},
+                  {"A": np.array([False, False])}, {"A": np.array([False, True])})
+    legend = [t.get_text() for t in plot_lr_sweep(cut).axes[0].get_legend().get_texts()]
+    assert "| interrupted or not run" in legend and not cut.complete
+
+
 def test_sweep_plot_marks_divergence_only_when_there_is_some():
     lrs = np.array([0.1, 1.0])
     calm = LRSweep(lrs, {"A": np.array([1.0, 2.0])}, {"A": np.array([0.5, 0.3])}, {"A": np.array([False, False])})
@@ -53,41 +64,45 @@ def test_sweep_plot_marks_divergence_only_when_there_is_some():
     assert "× diverged" in legend
 
 
-def fake_probed(drift: float) -> History:
-    from helpers.probes import ACTIVATION_EDGES
-
+def fake_probed(drift: float, interrupted: bool = False) -> History:
+    """Activation records of 3 layers × 2 units whose means move by ``drift`` per record."""
     rng = np.random.default_rng(0)
     steps = np.arange(0, 50, 10)
     hist = np.stack([[[np.histogram(rng.normal(drift * r, 1, 500), ACTIVATION_EDGES)[0] for _ in range(2)]
                       for _ in range(3)] for r in range(len(steps))])
-    h = fake_history(False)
-    h.probes = {"activations": {"step": steps, "hist": hist, "mean": np.zeros((5, 3, 2)), "var": np.ones((5, 3, 2))}}
+    mean = drift * np.arange(5.0)[:, None, None] * np.ones((1, 3, 2))
+    h = fake_history(False, interrupted)
+    h.probes = {"activations": ProbeRecords({"step": steps, "hist": hist, "mean": mean, "var": np.ones((5, 3, 2))},
+                                            {"layers": [2, 5, 8], "edges": ACTIVATION_EDGES.tolist()})}
     return h
 
 
-def test_distribution_grid_shows_the_chosen_layers_for_every_network():
+def test_distribution_grid_reads_layers_and_bins_from_the_records():
     from helpers.plots import plot_distributions
-    from helpers.probes import ACTIVATION_EDGES
 
-    runs = {"A": fake_probed(0.0), "B": fake_probed(1.0)}
-    fig = plot_distributions(runs, [2, 5, 8], ACTIVATION_EDGES, show=[2, 8])
-    assert [ax.get_title() for ax in fig.axes] == ["A, layer 2", "A, layer 8", "B, layer 2", "B, layer 8"]
+    runs = {"A": fake_probed(0.0), "B": fake_probed(1.0, interrupted=True)}
+    fig = plot_distributions(runs, show=[2, 8])
+    assert [ax.get_title() for ax in fig.axes] == ["A, layer 2", "A, layer 8", "B (interrupted), layer 2",
+                                                   "B (interrupted), layer 8"]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0", "10", "20", "30", "40"]
+    assert len(plot_distributions(runs).axes) == 6  # every recorded layer by default
 
 
-def test_drift_bars_one_group_per_layer():
+def test_drift_bars_one_group_per_recorded_layer():
     from helpers.plots import plot_drift
 
-    fig = plot_drift({"A": np.ones((3, 4)), "B": np.full((3, 4), 2.0)}, [2, 5, 8])
+    fig = plot_drift({"A": fake_probed(0.0), "B": fake_probed(2.0)})
     heights = sorted(p.get_height() for p in fig.axes[0].patches)
-    assert heights == [1.0] * 3 + [2.0] * 3
+    assert heights == [0.0] * 3 + [2.0] * 3
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["layer 2", "layer 5", "layer 8"]
 
 
-def test_ics_plot_has_norm_and_cosine_rows_per_layer():
+def test_ics_plot_has_norm_and_cosine_rows_per_recorded_layer():
     from helpers.plots import plot_ics
 
     h = fake_history(False)
-    h.probes = {"ics": {"step": np.arange(0, 40, 10), "grad_diff": np.ones((4, 2)), "cosine": np.full((4, 2), 0.5)}}
-    fig = plot_ics({"A": h}, [3, 7])
+    h.probes = {"ics": ProbeRecords({"step": np.arange(0, 40, 10), "grad_diff": np.ones((4, 2)),
+                                     "cosine": np.full((4, 2), 0.5)}, {"layers": [3, 7]})}
+    fig = plot_ics({"A": h})
     assert [ax.get_title() for ax in fig.axes[:2]] == ["layer 3", "layer 7"]
     assert fig.axes[2].get_ylim() == (-1.05, 1.05)

@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.probes import ACTIVATION_EDGES, ActivationProbe, distribution_drift
+from helpers.probes import ACTIVATION_EDGES, ActivationProbe
 from helpers.runs import History
+from helpers.summaries import distribution_drift
 from helpers.train import train
 
 from .test_train import small
@@ -12,14 +13,14 @@ from .test_train import small
 @pytest.mark.parametrize("norm", ["none", "batch", "noisy_batch"])
 def test_recording_activations_does_not_change_training(cifar_dir, norm):
     plain = train(small(norm=norm), cache=False, progress=False)
-    probed = train(small(norm=norm), probes=[ActivationProbe([1, 4], every=3).probe()], cache=False,
+    probed = train(small(norm=norm), probes=[ActivationProbe([1, 4], every=3)], cache=False,
                    progress=False)
     assert all(np.array_equal(getattr(plain, k), getattr(probed, k)) for k in History.ARRAYS)
 
 
 def test_records_have_one_histogram_mean_and_variance_per_unit(cifar_dir):
     probe = ActivationProbe([2, 5, 8], units=3, every=4)
-    h = train(small(), probes=[probe.probe()], progress=False)
+    h = train(small(), probes=[probe], progress=False)
     rec = h.probes["activations"]
     assert rec["step"].tolist() == [0, 4, 8]
     assert rec["hist"].shape == (3, 3, 3, len(ACTIVATION_EDGES) - 1)
@@ -28,7 +29,7 @@ def test_records_have_one_histogram_mean_and_variance_per_unit(cifar_dir):
     assert (rec["hist"][:, 0].sum(-1) == 32 * 16 * 16).all()
     assert (rec["hist"][:, 2].sum(-1) == 32 * 2 * 2).all()
     assert [len(c) for c in probe.channels] == [3, 3, 3]
-    assert train(small(), probes=[ActivationProbe([2, 5, 8], units=3, every=4).probe()], progress=False).from_cache
+    assert train(small(), probes=[ActivationProbe([2, 5, 8], units=3, every=4)], progress=False).from_cache
 
 
 def test_histogram_and_moments_match_numpy():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import Probe, RunConfig, build_model, fit, train
+from helpers import FunctionProbe, RunConfig, build_model, fit, train
 from helpers.runs import History, load_run, run_path
 from helpers.train import make_task
 
@@ -26,7 +26,7 @@ def test_history_has_per_step_training_and_interval_test_records(cifar_dir):
     assert h.eval_steps.tolist() == [0, 5, 10, 12]
     assert np.all((0 <= h.test_acc) & (h.test_acc <= 1)) and np.all(np.isfinite(h.test_loss))
     assert h.wall_time > 0 and not h.diverged and not h.interrupted
-    assert h.config["run"]["lr"] == 0.05 and h.config["device"] == "cpu"
+    assert h.config.lr == 0.05 and h.record["device"] == "cpu" and h.finished
 
 
 def test_same_seed_gives_the_same_history_bit_for_bit(cifar_dir):
@@ -49,12 +49,12 @@ def test_a_nan_loss_stops_the_run_and_marks_it_diverged(cifar_dir):
     assert not np.isfinite(h.train_loss[-1]) and np.all(np.isfinite(h.train_loss[:-1]))
     assert h.eval_steps.max() <= h.steps[-1]
     assert h.final("train_loss") == float("inf")
-    assert load_run(h.config).diverged  # a divergence is a result: it is cached
+    assert load_run(h.record).diverged  # a divergence is a result: it is cached
 
 
 def test_final_value_averages_the_last_five_percent_of_steps():
     steps = np.arange(1, 401)
-    h = History({}, steps, steps.astype(float), steps * 0.0, np.array([0]), np.array([1.0]), np.array([0.1]), 1.0)
+    h = History(None, steps, steps.astype(float), steps * 0.0, np.array([0]), np.array([1.0]), np.array([0.1]), 1.0)
     assert h.final("train_loss") == np.mean(np.arange(381, 401))  # 20 = 5% of 400
     assert h.final("train_loss", last=2) == 399.5
 
@@ -64,9 +64,9 @@ def test_ctrl_c_returns_the_partial_history_and_caches_nothing(cifar_dir):
         if ctx.step == 7:
             raise KeyboardInterrupt
 
-    h = train(small(), probes=[Probe("stop", interrupt)], progress=False)
-    assert h.interrupted and h.steps.tolist() == list(range(1, 8))
-    assert not run_path(h.config).exists()
+    h = train(small(), probes=[FunctionProbe("stop", before=interrupt)], progress=False)
+    assert h.interrupted and not h.finished and h.steps.tolist() == list(range(1, 8))
+    assert not run_path(h.record).exists()
 
 
 def test_probes_run_every_k_steps_on_the_current_batch(cifar_dir):
@@ -79,17 +79,17 @@ def test_probes_run_every_k_steps_on_the_current_batch(cifar_dir):
             loss = ctx.loss_fn(ctx.model(ctx.x), ctx.y)
         return {"loss": float(loss), "w1_norm": ctx.model.layer(1).weight.detach().flatten(1).norm(dim=1)}
 
-    h = train(small(), probes=[Probe("norms", record, every=4)], progress=False)
+    h = train(small(), probes=[FunctionProbe("norms", before=record, every=4)], progress=False)
     assert seen == [0, 4, 8]
     rec = h.probes["norms"]
     assert rec["step"].tolist() == [0, 4, 8] and rec["w1_norm"].shape == (3, 8) and rec["loss"].shape == (3,)
-    again = train(small(), probes=[Probe("norms", record, every=4)], progress=False)
+    again = train(small(), probes=[FunctionProbe("norms", before=record, every=4)], progress=False)
     assert again.from_cache and np.array_equal(again.probes["norms"]["w1_norm"], rec["w1_norm"])
 
 
 def test_run_cache_reuses_same_config_and_force_recomputes(cifar_dir):
     first = train(small(), progress=False)
-    path = run_path(first.config)
+    path = run_path(first.record)
     assert path.is_file() and path.parent == cifar_dir.parent / "runs"
     second = train(small(), progress=False)
     assert second.from_cache and same_history(first, second) and second.wall_time == first.wall_time
@@ -97,20 +97,20 @@ def test_run_cache_reuses_same_config_and_force_recomputes(cifar_dir):
     assert not forced.from_cache and same_history(first, forced)
     assert not train(small(lr=0.04), progress=False).from_cache
     with np.load(path, allow_pickle=False) as z:  # plain arrays and a JSON string only
-        assert "config_json" in z.files
+        assert "record_json" in z.files
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_cache_can_be_switched_off(cifar_dir):
     h = train(small(), cache=False, progress=False)
-    assert not run_path(h.config).exists()
+    assert not run_path(h.record).exists()
 
 
 def test_read_only_data_dir_is_never_written(cifar_dir):
     os.chmod(cifar_dir / "cifar10", 0o555)
     try:
         h = train(small(), progress=False)
-        assert run_path(h.config).is_file()
+        assert run_path(h.record).is_file()
         assert sorted(p.name for p in (cifar_dir / "cifar10").iterdir()) == ["test.npz", "train.npz"]
     finally:
         os.chmod(cifar_dir / "cifar10", 0o755)
@@ -119,7 +119,7 @@ def test_read_only_data_dir_is_never_written(cifar_dir):
 @pytest.mark.parametrize("bad, message", [
     (dict(lr=0.0), "learning rate must be a positive"),
     (dict(lr=-0.1), "learning rate must be a positive"),
-    (dict(lr=float("nan")), "learning rate must be a positive"),
+    (dict(lr=float("nan")), "lr must be a finite number"),
     (dict(steps=0), "steps must be a positive integer"),
     (dict(norm="layer"), "unknown norm 'layer'; choose one of: none, batch"),
     (dict(model="vgg7"), "unknown model 'vgg7'"),
@@ -152,3 +152,12 @@ def test_fit_trains_a_model_you_built(cifar_dir):
     task = make_task(config, torch.device("cpu"))
     h = fit(model, task, lr=0.05, steps=12, batch_size=32, eval_every=5, progress=False)
     assert same_history(h, train(config, cache=False, progress=False))
+
+
+def test_probe_settings_with_numpy_values_are_stored_as_plain_numbers(cifar_dir):
+    probe = FunctionProbe("peek", after=lambda ctx: {"lr": ctx.lr}, every=5,
+                          settings={"scale": np.float32(0.5), "layers": np.arange(2)})
+    first = train(small(steps=5), probes=[probe], progress=False)
+    again = train(small(steps=5), probes=[probe], progress=False)
+    assert not first.from_cache and again.from_cache
+    assert again.probes["peek"].settings == {"every": 5, "scale": 0.5, "layers": [0, 1]}

@@ -18,18 +18,18 @@ def test_learning_rate_explorer_trains_the_selected_run(cifar_dir):
     explorer.button.click()
     (label, history), = explorer.runs.items()
     assert label == "Standard, lr 0.02"
-    assert history.config["run"]["norm"] == "none" and history.config["run"]["norm_options"] == {}
+    assert history.config.norm == "none" and history.config.norm_options == {}
     explorer.batchnorm.value = True
-    assert explorer.train_selected().config["run"]["norm_options"] == {"momentum": 0.2}
+    assert explorer.train_selected().config.norm_options == {"momentum": 0.2}
 
 
 def test_noise_explorer_trains_noisy_bn_at_the_chosen_strength(cifar_dir):
-    explorer = NoiseExplorer(small(), lambda: ActivationProbe([1, 2], units=2, every=4))
+    explorer = NoiseExplorer(small(), ActivationProbe([1, 2], units=2, every=4))
     explorer.slider.value = 0.5
     explorer.button.click()
     history = explorer.runs["noisy BN, strength 0.5"]
-    assert history.config["run"]["norm"] == "noisy_batch"
-    assert history.config["run"]["norm_options"] == {"strength": 0.5}
+    assert history.config.norm == "noisy_batch"
+    assert history.config.norm_options == {"strength": 0.5}
     assert history.probes["activations"]["hist"].shape[:3] == (3, 2, 2)
 
 
@@ -38,3 +38,28 @@ def test_affine_explorer_follows_gamma_and_beta():
     explorer.gamma.value, explorer.beta.value = 2.0, -1.0
     mean, std = explorer.shown
     assert abs(mean + 1.0) < 0.05 and abs(std - 2.0) < 0.05
+
+
+def never_captured(*args):
+    raise AssertionError("an explorer printed inside `with output:`; set output.outputs instead")
+
+
+def test_explorers_draw_by_setting_outputs_never_by_capturing(cifar_dir, monkeypatch):
+    # Capturing (`with output:`) makes a headless notebook runner send messages to the kernel on the
+    # channel it awaits the cell's reply on, which can hang execution (see helpers/widgets.py).
+    import ipywidgets
+
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", never_captured)
+    explorer = LearningRateExplorer(small())
+    explorer.button.click()
+    (figure,) = explorer.output.outputs
+    assert figure["output_type"] == "display_data" and "image/png" in figure["data"]
+    assert explorer.progress.value == explorer.progress.max == small().steps
+    affine = AffineExplorer(np.zeros(10))
+    affine.gamma.value = 2.0
+    assert len(affine.output.outputs) == 1
+
+
+def test_slider_labels_are_shown_in_full():
+    explorer = LearningRateExplorer(small())
+    assert explorer.slider.style.description_width == "initial"

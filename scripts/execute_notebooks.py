@@ -1,0 +1,82 @@
+"""Execute notebooks in place, in one profile, so that they are committed with their outputs.
+
+    python scripts/execute_notebooks.py [NOTEBOOK ...] [--profile laptop] [--timeout 900]
+
+Without notebooks, runs every numbered notebook in ``notebooks/``. Runs come from the run cache
+when present (set ``BN_RUNS_DIR`` to an empty folder to recompute). Each notebook is stamped with
+the fingerprint of the ``helpers`` code it ran with (``metadata.bn_landscape``), which the tests
+compare with the code at hand, so stale outputs cannot be committed. Fails, naming the notebook
+and the cell, on a cell that raises or runs past the timeout; fails on an error output or a
+notebook over 3 MB. Prints each notebook's run time and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+ROOT = Path(__file__).resolve().parent.parent
+MAX_BYTES = 3_000_000
+
+
+def first_line(cell) -> str:
+    lines = [line for line in cell.source.splitlines() if line.strip()]
+    return (lines[0][:60] + ("…" if len(lines[0]) > 60 else "")) if lines else "(empty)"
+
+
+def execute(path: Path, profile: str, timeout: int) -> None:
+    """Execute one notebook in place; SystemExit with a message naming the notebook and cell on failure."""
+    from helpers.fingerprints import helpers_fingerprint
+
+    code = helpers_fingerprint()
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)  # an earlier run's widget state; this run writes its own, if any
+    where = {"index": None}
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.on_cell_execute = lambda cell, cell_index: where.update(index=cell_index)
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except (CellTimeoutError, CellExecutionError, DeadKernelError) as err:
+        index = where["index"]
+        cell = nb.cells[index] if index is not None else None
+        what = (f"ran past the timeout of {timeout} s" if isinstance(err, CellTimeoutError)
+                else "killed the kernel" if isinstance(err, DeadKernelError) else "raised an error")
+        detail = "" if isinstance(err, CellTimeoutError) else f"\n{str(err)[-2000:]}"
+        raise SystemExit(f"{path}: cell {index} ({first_line(cell) if cell else '?'}) {what}{detail}") from None
+    if helpers_fingerprint() != code:
+        raise SystemExit(f"{path}: helpers/ changed while the notebook ran; run it again")
+    nb.metadata["bn_landscape"] = {"code": code, "profile": profile}
+    errors = [i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    if errors:
+        raise SystemExit(f"{path}: error outputs in cells {errors}")
+    nbformat.write(nb, path)
+    size = path.stat().st_size
+    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {time.perf_counter() - start:.0f} s, "
+          f"{size // 1024} KiB (profile {profile})", flush=True)
+    if size > MAX_BYTES:
+        raise SystemExit(f"{path} is over 3 MB ({size:,} bytes)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    parser.add_argument("--profile", default=os.environ.get("BN_PROFILE", "laptop"))
+    parser.add_argument("--timeout", type=int, default=900, help="seconds any one cell may run")
+    args = parser.parse_args()
+    os.environ["BN_PROFILE"] = args.profile  # the kernels inherit it
+    notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    for path in notebooks:
+        execute(path.resolve(), args.profile, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
