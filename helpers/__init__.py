@@ -18,6 +18,7 @@ from .data import (
     dln_data,
     load_cifar10,
 )
+from .ensemble import DeepLinearEnsemble, train_ensemble
 from .environment import show_setup
 from .models import VGG, DeepLinearNet, build_model
 from .norms import NORMS, make_norm, register_norm
@@ -40,8 +41,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "CIFAR10_CLASSES", "NORMS", "PROFILES", "VGG", "ActivationProbe", "BatchSampler", "DatasetNotFoundError",
-    "DeepLinearNet", "FunctionProbe", "GradientICSProbe", "History", "LandscapeProbe", "LearningRateExplorer",
-    "Probe", "ProbeContext", "Profile", "RunConfig", "Task", "TensorData", "active_profile", "build_model",
-    "cifar10_tensors", "dln_data", "evaluate", "fit", "load_cifar10", "make_norm", "make_task", "pick_device",
-    "plot_curves", "register_norm", "show_images", "show_setup", "train",
+    "DeepLinearEnsemble", "DeepLinearNet", "FunctionProbe", "GradientICSProbe", "History", "LandscapeProbe",
+    "LearningRateExplorer", "Probe", "ProbeContext", "Profile", "RunConfig", "Task", "TensorData", "active_profile",
+    "build_model", "cifar10_tensors", "dln_data", "evaluate", "fit", "load_cifar10", "make_norm", "make_task",
+    "pick_device", "plot_curves", "register_norm", "show_images", "show_setup", "train", "train_ensemble",
 ]

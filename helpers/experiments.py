@@ -1,9 +1,15 @@
-"""Experiments made of several runs: networks side by side, grids over learning rates, sweeps.
+"""Experiments made of several runs: seeds, networks side by side, grids over learning rates, sweeps.
 
-Every run goes through :func:`helpers.train.train`, so each is cached: a sweep that is run
-again, or that shares runs with another cell, costs nothing the second time. One Ctrl-C stops
-the whole experiment and returns the runs finished so far, the interrupted one included (it is
-marked ``interrupted``, and every plot and summary says so).
+Seeds are an axis of every experiment: a configuration is trained once per seed (the profile's
+seeds by default, :func:`helpers.profiles.profile_seeds`) and comes back as a list of
+:class:`~helpers.runs.History`, one per seed. For the deep linear network a seed is a *task
+instance*: the data seed (the matrix A and the inputs) and the initialization change together,
+and all instances train at once as one batched ensemble (:func:`helpers.train.train_ensemble`).
+
+Every run is cached per seed: a sweep that is run again, or that shares runs with another cell
+or notebook, costs nothing the second time. One Ctrl-C stops the whole experiment and returns
+the runs finished so far, the interrupted one included (it is marked ``interrupted``, and every
+plot and summary says so).
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import TypeVar
 import numpy as np
 
 from .config import RunConfig
-from .probes import Probe
-from .protocol import CHANCE_LOSS, LR_GRID, TRAINS_MARGIN, networks
+from .ensemble import train_ensemble
+from .probes import ActivationProbe, GradientICSProbe, LandscapeProbe, Probe
+from .profiles import Profile, active_profile, profile_seeds
+from .protocol import CHANCE_LOSS, LR_GRID, TRAINS_MARGIN, model_kind, networks, probed_layers
 from .runs import History
 from .train import Progress, train
 
@@ -44,6 +52,62 @@ def train_runs(configs: Mapping[K, RunConfig], probes: Sequence[Probe] = (), pro
     return runs
 
 
+def seed_configs(base: RunConfig, seeds: Sequence[int] | None = None) -> list[RunConfig]:
+    """``base`` once per seed. VGG: the seed sets initialization, batch order and noise, on the same
+    data subset. DLN: the seed is a task instance, so the data seed follows it."""
+    seeds = profile_seeds(model_kind(base.model)) if seeds is None else list(seeds)
+    if not seeds:
+        raise ValueError("need at least one seed")
+    if base.model == "dln":
+        return [replace(base, seed=s, data_seed=s) for s in seeds]
+    return [replace(base, seed=s) for s in seeds]
+
+
+def train_seeds(base: RunConfig, seeds: Sequence[int] | None = None, probes: Sequence[Probe] = (),
+                progress: Progress = True) -> list[History]:
+    """``base`` trained once per seed (the profile's by default): one History per seed, in order.
+    DLN instances train together as one batched ensemble; VGG seeds one after another."""
+    configs = seed_configs(base, seeds)
+    if base.model == "dln":
+        return train_ensemble(configs, probes=probes, progress=progress)
+    return list(train_runs(dict(enumerate(configs)), probes, progress).values())
+
+
+def activation_probe(model: str) -> ActivationProbe:
+    """Notebook 03's probe: 4 single activations of each probed layer, every 10 steps."""
+    return ActivationProbe(probed_layers(model), units=4, every=10)
+
+
+def ics_probe(model: str, profile: Profile | None = None) -> GradientICSProbe:
+    """Notebook 04's probe, ``profile.ics_probes`` times per VGG run and 100 times per DLN run."""
+    p = profile or active_profile()
+    steps, count = (p.dln_steps, 100) if model == "dln" else (p.steps, p.ics_probes)
+    return GradientICSProbe(probed_layers(model), every=max(1, steps // count))
+
+
+def landscape_probes(model: str, profile: Profile | None = None) -> list[LandscapeProbe]:
+    """Notebook 05's probes: the paper's definition ``profile.landscape_probes`` times per run, and
+    the same-distance variant; for VGG, whose probed steps dominate the run time, half as often."""
+    p = profile or active_profile()
+    steps = p.dln_steps if model == "dln" else p.steps
+    every = max(1, steps // p.landscape_probes)
+    return [LandscapeProbe.paper(model, every),
+            LandscapeProbe.paper(model, every if model == "dln" else 2 * every, unit_step=True)]
+
+
+def shared_probes(model: str, profile: Profile | None = None) -> list[Probe]:
+    """The probes of the runs two notebooks share, all on one run.
+
+    Probes never change training, so a run can carry the probes of several notebooks: whichever
+    notebook trains it first pays, the other reads it from the run cache. VGG at the paper's
+    learning rate: notebooks 03 and 04 (activations and gradient ICS). The DLN at its two
+    learning rates: notebooks 04 and 05 (gradient ICS and the landscape).
+    """
+    if model == "dln":
+        return [ics_probe(model, profile), *landscape_probes(model, profile)]
+    return [activation_probe(model), ics_probe(model, profile)]
+
+
 Networks = Sequence[str] | Mapping[str, str]  # labels from helpers.protocol.NETWORKS, or {label: norm}
 
 
@@ -51,31 +115,49 @@ def _networks(spec: Networks) -> dict[str, str]:
     return dict(spec) if isinstance(spec, Mapping) else networks(*spec)
 
 
+def _train_each(configs: Mapping[K, RunConfig], seeds: Sequence[int] | None, probes: Sequence[Probe],
+                progress: Progress) -> dict[K, list[History]]:
+    """Every configuration over the seeds; stops at the first interrupted one (see :func:`train_runs`)."""
+    runs: dict[K, list[History]] = {}
+    for key, config in configs.items():
+        try:
+            runs[key] = train_seeds(config, seeds, probes, progress)
+        except KeyboardInterrupt:
+            print(f"interrupted before {key!r} could start; returning the {len(runs)} finished")
+            break
+        if any(h.interrupted for h in runs[key]) or len(runs[key]) < len(seed_configs(config, seeds)):
+            print(f"interrupted during {key!r}: returning what was finished; {len(configs) - len(runs)} not started")
+            break
+    return runs
+
+
 def train_networks(base: RunConfig, labels: Networks = ("Standard", "BN"), probes: Sequence[Probe] = (),
-                   progress: Progress = True) -> dict[str, History]:
-    """One run of ``base`` per network, keyed by its label: labels of :data:`helpers.protocol.NETWORKS`,
-    or a mapping {label: norm} for a normalization of your own."""
-    return train_runs({label: replace(base, norm=norm) for label, norm in _networks(labels).items()},
-                      probes, progress)
+                   seeds: Sequence[int] | None = None, progress: Progress = True) -> dict[str, list[History]]:
+    """``base`` for each network over the seeds, keyed by its label: labels of
+    :data:`helpers.protocol.NETWORKS`, or a mapping {label: norm} for a normalization of your own."""
+    return _train_each({label: replace(base, norm=norm) for label, norm in _networks(labels).items()},
+                       seeds, probes, progress)
 
 
 def train_grid(base: RunConfig, lrs: Sequence[float], labels: Networks = ("Standard", "BN"),
-               probes: Sequence[Probe] = (), progress: Progress = True) -> dict[tuple[str, float], History]:
-    """One run of ``base`` per (network, learning rate), keyed by (label, lr)."""
+               probes: Sequence[Probe] = (), seeds: Sequence[int] | None = None, progress: Progress = True,
+               ) -> dict[tuple[str, float], list[History]]:
+    """``base`` for each (network, learning rate) over the seeds, keyed by (label, lr)."""
     configs = {(label, lr): replace(base, norm=norm, lr=lr) for label, norm in _networks(labels).items()
                for lr in lrs}
-    return train_runs(configs, probes, progress)
+    return _train_each(configs, seeds, probes, progress)
 
 
 @dataclass
 class LRSweep:
-    """Final numbers of a learning-rate sweep, one array (over ``lrs``) per network.
+    """Final numbers of a learning-rate sweep, one array of shape (lrs, seeds) per network.
 
     A run that is missing (the sweep was interrupted before it) has NaN everywhere; one that was
     cut short has ``interrupted`` set and NaN results: neither counts as trained or diverged.
     """
 
     lrs: np.ndarray
+    seeds: list[int]
     final_loss: dict[str, np.ndarray]  # mean training loss over the last 5% of steps; inf if diverged
     final_test_acc: dict[str, np.ndarray]  # last test evaluation (NaN if diverged)
     diverged: dict[str, np.ndarray]
@@ -85,26 +167,36 @@ class LRSweep:
     def complete(self) -> bool:
         return self.interrupted is None or not any(m.any() for m in self.interrupted.values())
 
-    def largest_trainable_lr(self, network: str, margin: float = TRAINS_MARGIN) -> float:
-        """Largest learning rate whose final training loss ends at least ``margin`` below chance
-        (ln 10 ≈ 2.30): our definition of "still trains". NaN if none does."""
-        ok = self.final_loss[network] < CHANCE_LOSS - margin
-        return float(self.lrs[ok].max()) if ok.any() else float("nan")
+    def trains(self, network: str, margin: float = TRAINS_MARGIN) -> np.ndarray:
+        """(lrs, seeds): does the run's final training loss end at least ``margin`` below chance
+        (ln 10 ≈ 2.30)? Our definition of "still trains"."""
+        return self.final_loss[network] < CHANCE_LOSS - margin
+
+    def largest_trainable_lr(self, network: str, margin: float = TRAINS_MARGIN) -> np.ndarray:
+        """Per seed, the largest learning rate at which the run still trains (NaN if none does)."""
+        ok = self.trains(network, margin)
+        return np.array([self.lrs[ok[:, k]].max() if ok[:, k].any() else np.nan for k in range(ok.shape[1])])
 
 
 def lr_sweep(base: RunConfig, lrs: Sequence[float] = LR_GRID, labels: Networks = ("Standard", "BN"),
-             progress: Progress = True) -> LRSweep:
-    """Train every network at every learning rate (from the cache where possible) and summarise."""
-    runs = train_grid(base, lrs, labels, progress=progress)
+             seeds: Sequence[int] | None = None, progress: Progress = True) -> LRSweep:
+    """Train every network at every learning rate over the seeds (from the cache where possible)
+    and summarise."""
+    seeds = profile_seeds(model_kind(base.model)) if seeds is None else list(seeds)
+    runs = train_grid(base, lrs, labels, seeds=seeds, progress=progress)
     nan = float("nan")
     summary: dict[str, dict[str, np.ndarray]] = {"final_loss": {}, "final_test_acc": {}, "diverged": {},
                                                  "interrupted": {}}
     for label in _networks(labels):
-        hs = [runs.get((label, lr)) for lr in lrs]
-        done = [h is not None and not h.interrupted for h in hs]
-        summary["final_loss"][label] = np.array([h.final("train_loss") if ok else nan for h, ok in zip(hs, done)])
-        summary["final_test_acc"][label] = np.array([nan if not ok or h.diverged else h.test_acc[-1]
-                                                     for h, ok in zip(hs, done)])
-        summary["diverged"][label] = np.array([ok and h.diverged for h, ok in zip(hs, done)])
-        summary["interrupted"][label] = ~np.array(done)
-    return LRSweep(np.asarray(lrs, dtype=float), **summary)
+        got = [runs.get((label, lr), []) for lr in lrs]
+        hs = [[row[k] if k < len(row) else None for k in range(len(seeds))] for row in got]
+        done = np.array([[h is not None and not h.interrupted for h in row] for row in hs])
+        summary["final_loss"][label] = np.array([[h.final("train_loss") if ok else nan for h, ok in zip(row, oks)]
+                                                 for row, oks in zip(hs, done)], dtype=float)
+        summary["final_test_acc"][label] = np.array([[nan if not ok or h.diverged else h.test_acc[-1]
+                                                      for h, ok in zip(row, oks)] for row, oks in zip(hs, done)],
+                                                    dtype=float)
+        summary["diverged"][label] = np.array([[bool(ok and h.diverged) for h, ok in zip(row, oks)]
+                                               for row, oks in zip(hs, done)])
+        summary["interrupted"][label] = ~done
+    return LRSweep(np.asarray(lrs, dtype=float), seeds, **summary)

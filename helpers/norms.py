@@ -80,14 +80,14 @@ def _scratch_batch_norm(num_features: int, dim: int, momentum: float = 0.1, eps:
 
 
 @register_norm("noisy_batch", absorbs_bias=True)
-def _noisy_batch_norm(num_features: int, dim: int, draw: str = "layer", spread: str = "std",
+def _noisy_batch_norm(num_features: int, dim: int, draw: str = "channel", spread: str = "std",
                       strength: float = 1.0) -> nn.Module:
     """BN followed by the paper's noise (after BN, before the ReLU): its Fig. 2 "noisy BN"."""
     return nn.Sequential(_batch_norm(num_features, dim), ActivationNoise(num_features, draw, spread, strength))
 
 
 @register_norm("noise", absorbs_bias=False)
-def _noise_only(num_features: int, dim: int, draw: str = "layer", spread: str = "std",
+def _noise_only(num_features: int, dim: int, draw: str = "channel", spread: str = "std",
                 strength: float = 1.0) -> nn.Module:
     """The same noise without BN: the paper's control, Standard + noise."""
     return ActivationNoise(num_features, draw, spread, strength)

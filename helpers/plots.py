@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .protocol import CHANCE_LOSS
+from .protocol import CHANCE_LOSS, TRAINS_MARGIN
 from .runs import History
-from .summaries import distribution_drift, flagged
+from .summaries import distribution_drift, flagged, ics_summary
 
 METRIC_LABELS = {"train_loss": "training loss", "train_acc": "training accuracy",
                  "test_loss": "test loss", "test_acc": "test accuracy"}
@@ -43,26 +44,53 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (cumsum[end] - cumsum[start]) / (end - start)
 
 
-def plot_curves(runs: Mapping[str, History], metrics: Sequence[str] = ("train_loss", "test_acc"),
-                smooth_window: int = 10, styles: Mapping[str, dict] | None = None) -> plt.Figure:
-    """One panel per metric, one line per run. A diverged run ends in a red ×, an interrupted one
-    in a black bar; both say so in the legend.
+RunsBySeed = Mapping[str, "History | Sequence[History]"]  # a label's run, or its runs over seeds
 
-    ``styles`` maps a run's label to extra ``ax.plot`` keywords (colour, line style, ...).
+
+def seeds_of(runs: History | Sequence[History]) -> list[History]:
+    """A label's runs as a list over seeds (a single History is one seed)."""
+    return [runs] if isinstance(runs, History) else list(runs)
+
+
+def seeds_label(label: str, runs: Sequence[History]) -> str:
+    """``label`` with its seed count, and marked if any of its runs diverged or was interrupted."""
+    n = len(runs)
+    marks = sorted({flagged("", h).strip() for h in runs} - {""})
+    return f"{label}" + (f" ({n} seeds)" if n > 1 else "") + (f" {' '.join(marks)}" if marks else "")
+
+
+def _median_curve(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The median over seeds at each x that every seed reached (runs cut short end earlier)."""
+    n = min(len(x) for x in xs)
+    return xs[0][:n], np.median(np.stack([y[:n] for y in ys]), axis=0)
+
+
+def plot_curves(runs: RunsBySeed, metrics: Sequence[str] = ("train_loss", "test_acc"),
+                smooth_window: int = 10, styles: Mapping[str, dict] | None = None) -> plt.Figure:
+    """One panel per metric; per label, every seed as a thin line and their median as a thick one.
+    A diverged run ends in a red ×, an interrupted one in a black bar; the legend says so.
+
+    ``styles`` maps a label to extra ``ax.plot`` keywords (colour, line style, ...).
     """
     styles = styles or {}
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         per_step = metric.startswith("train")
-        for label, h in runs.items():
-            x = h.steps if per_step else h.eval_steps
-            y = smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric)
-            style = {"marker": None if per_step else "o", "ms": 3, **styles.get(label, {})}
-            ax.plot(x, y, label=flagged(label, h), **style)
-            if (h.diverged or h.interrupted) and len(h.steps):
-                end = np.nanmax(y[np.isfinite(y)]) if np.isfinite(y).any() else 0
-                ax.plot(h.steps[-1], end, "x" if h.diverged else "|", color="red" if h.diverged else "black",
-                        ms=10, mew=2)
+        for k, (label, value) in enumerate(runs.items()):
+            hs = seeds_of(value)
+            style = {"color": f"C{k}", **styles.get(label, {})}
+            xs = [h.steps if per_step else h.eval_steps for h in hs]
+            ys = [smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric) for h in hs]
+            for h, x, y in zip(hs, xs, ys):
+                ax.plot(x, y, lw=0.7, alpha=0.4 if len(hs) > 1 else 1.0, **style)
+                if (h.diverged or h.interrupted) and len(h.steps):
+                    end = np.nanmax(y[np.isfinite(y)]) if np.isfinite(y).any() else 0
+                    ax.plot(x[-1], end, "x" if h.diverged else "|", color="red" if h.diverged else "black",
+                            ms=10, mew=2)
+            if len(hs) > 1:
+                ax.plot(*_median_curve(xs, ys), lw=1.8, **style, label=seeds_label(label, hs) + ", median")
+            else:
+                ax.plot([], [], lw=1.8, **style, label=seeds_label(label, hs))
         ax.set_xlabel("step")
         ax.set_ylabel(METRIC_LABELS.get(metric, metric)
                       + (f" ({smooth_window}-step mean)" if per_step and smooth_window > 1 else ""))
@@ -117,7 +145,7 @@ def plot_batch_statistics_spread(spread: Mapping[str, np.ndarray]) -> plt.Figure
     return fig
 
 
-def plot_lr_runs(runs: Mapping[tuple[str, float], History],
+def plot_lr_runs(runs: Mapping[tuple[str, float], History | Sequence[History]],
                  metrics: Sequence[str] = ("train_acc", "test_acc", "train_loss"), smooth_window: int = 10,
                  ) -> plt.Figure:
     """The paper's Fig. 1 layout: one panel per metric; colour = network, line style = learning rate."""
@@ -125,35 +153,45 @@ def plot_lr_runs(runs: Mapping[tuple[str, float], History],
     lrs = sorted({lr for _, lr in runs})
     line_styles = ["-", "--", ":", "-."]
     labelled = {f"{name}, lr {lr:g}": h for (name, lr), h in runs.items()}
-    styles = {f"{name}, lr {lr:g}": {"color": f"C{names.index(name)}", "ls": line_styles[lrs.index(lr) % 4],
-                                     "marker": None}
+    styles = {f"{name}, lr {lr:g}": {"color": f"C{names.index(name)}", "ls": line_styles[lrs.index(lr) % 4]}
               for name, lr in runs}
     return plot_curves(labelled, metrics, smooth_window, styles)
 
 
 def plot_lr_sweep(sweep) -> plt.Figure:
-    """Final training loss and test accuracy against learning rate; diverged runs as red × at the top,
-    runs an interruption cut short or never started as black bars there."""
+    """Final training loss and test accuracy against learning rate: every seed as a dot, the median
+    over seeds as a line; diverged runs as red × at the top, runs an interruption cut short or
+    never started as black bars there."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     marked = set()
+    n_seeds = len(sweep.seeds)
     for k, name in enumerate(sweep.final_loss):
         color, diverged = f"C{k}", sweep.diverged[name]
         missing = sweep.interrupted[name] if sweep.interrupted is not None else np.zeros_like(diverged)
-        ax_loss.semilogx(sweep.lrs, np.where(diverged, np.nan, sweep.final_loss[name]), "o-", color=color, label=name)
-        ax_acc.semilogx(sweep.lrs, sweep.final_test_acc[name], "o-", color=color, label=name)
+        loss = np.where(diverged, np.nan, sweep.final_loss[name])
+        for ax, values in ((ax_loss, loss), (ax_acc, sweep.final_test_acc[name])):
+            for j in range(n_seeds):
+                ax.semilogx(sweep.lrs * (1 + 0.04 * (j - (n_seeds - 1) / 2)), values[:, j], ".", color=color,
+                            alpha=0.6, ms=6)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an lr where every seed diverged: no median
+                ax.semilogx(sweep.lrs, np.nanmedian(values, axis=1), "-", color=color,
+                            label=f"{name} (median of {n_seeds} seeds, dots: each seed)")
         for mask, marker, note in ((diverged, "x", "× diverged"), (missing, "|", "| interrupted or not run")):
             if mask.any():
+                lrs = np.repeat(sweep.lrs[:, None], n_seeds, axis=1)[mask]
                 for ax in (ax_loss, ax_acc):
-                    ax.plot(sweep.lrs[mask], np.full(mask.sum(), 0.96), marker, color=color, ms=10, mew=2,
+                    ax.plot(lrs, np.full(len(lrs), 0.96), marker, color=color, ms=10, mew=2,
                             transform=ax.get_xaxis_transform(), label=None if note in marked else note)
                 marked.add(note)
     ax_loss.axhline(CHANCE_LOSS, color="0.5", ls=":", lw=1, label="chance (ln 10)")
+    ax_loss.axhline(CHANCE_LOSS - TRAINS_MARGIN, color="0.5", ls="--", lw=1, label="\"trains\" below this")
     ax_loss.set_ylabel("final training loss")
     ax_acc.set_ylabel("final test accuracy")
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("learning rate")
         ax.grid(alpha=0.3, which="both")
-    ax_loss.legend(fontsize=8)
+    ax_loss.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -188,23 +226,24 @@ def ridgeline(ax: plt.Axes, hist: np.ndarray, steps: np.ndarray, edges: np.ndarr
     ax.set_xlim(left[0], right[-1])
 
 
-def plot_distributions(runs: Mapping[str, History], show: Sequence[int] | None = None, unit: int = 0,
+def plot_distributions(runs: RunsBySeed, layer: int | None = None, unit: int = 0, max_seeds: int = 3,
                        probe: str = "activations") -> plt.Figure:
-    """Rows = networks, columns = layers: one recorded unit's pre-activation distribution over training.
-
-    The layers and bin edges are those the activation probe recorded (its settings); ``show``
-    picks some of the layers, ``unit`` one of the recorded units.
-    """
-    first = next(iter(runs.values())).probes[probe].settings
-    show = list(first["layers"]) if show is None else list(show)
-    fig, axes = plt.subplots(len(runs), len(show), figsize=(3.3 * len(show), 2.4 * len(runs)), squeeze=False)
-    for row, (name, h) in enumerate(runs.items()):
-        rec = h.probes[probe]
-        layers, edges = list(rec.settings["layers"]), np.asarray(rec.settings["edges"])
-        for col, layer in enumerate(show):
-            ax = axes[row, col]
-            ridgeline(ax, rec["hist"][:, layers.index(layer), unit], rec["step"], edges, color=f"C{row}")
-            ax.set_title(f"{flagged(name, h)}, layer {layer}", fontsize=9)
+    """Rows = networks, columns = seeds: one recorded unit's pre-activation distribution over
+    training, for one ``layer`` (the first recorded by default). The layer, the unit's position
+    and the bin edges are read from the probe's settings; ``max_seeds`` columns at most."""
+    first = seeds_of(next(iter(runs.values())))[0].probes[probe].settings
+    layer = first["layers"][0] if layer is None else layer
+    cols = min(max_seeds, max(len(seeds_of(v)) for v in runs.values()))
+    fig, axes = plt.subplots(len(runs), cols, figsize=(3.3 * cols, 2.4 * len(runs)), squeeze=False)
+    for row, (name, value) in enumerate(runs.items()):
+        for col, h in enumerate(seeds_of(value)[:cols]):
+            rec, ax = h.probes[probe], axes[row, col]
+            layers = list(rec.settings["layers"])
+            where = rec.settings["positions"][layers.index(layer)][unit]
+            ridgeline(ax, rec["hist"][:, layers.index(layer), unit], rec["step"],
+                      np.asarray(rec.settings["edges"]), color=f"C{row}")
+            ax.set_title(f"{flagged(name, h)}, seed {h.config.seed if h.config else col}\n"
+                         f"layer {layer}, unit (c, y, x) = {tuple(where)}", fontsize=8)
             if col == 0:
                 ax.set_ylabel("step")
     for ax in axes[-1]:
@@ -213,88 +252,121 @@ def plot_distributions(runs: Mapping[str, History], show: Sequence[int] | None =
     return fig
 
 
-def plot_drift(runs: Mapping[str, History], probe: str = "activations") -> plt.Figure:
-    """Grouped bars: the median :func:`~helpers.summaries.distribution_drift` over recorded units,
-    per recorded layer and network."""
-    fig, ax = plt.subplots(figsize=(7, 3.4))
-    layers = next(iter(runs.values())).probes[probe].settings["layers"]
+def plot_drift(runs: RunsBySeed, probe: str = "activations", pooled: bool = False) -> plt.Figure:
+    """Grouped bars: per recorded layer and network, the median over seeds of the median
+    :func:`~helpers.summaries.distribution_drift` over units; each seed as a dot. ``pooled``: the
+    drift of the units' whole channels (the contrast) instead of the single activations."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    layers = seeds_of(next(iter(runs.values())))[0].probes[probe].settings["layers"]
     width = 0.8 / len(runs)
-    for k, (name, h) in enumerate(runs.items()):
-        drift = distribution_drift(h.probes[probe])
-        ax.bar(np.arange(len(layers)) + (k - (len(runs) - 1) / 2) * width, np.median(drift, axis=1), width,
-               label=flagged(name, h), color=f"C{k}")
+    for k, (name, value) in enumerate(runs.items()):
+        hs = seeds_of(value)
+        per_seed = np.stack([np.median(distribution_drift(h.probes[probe], pooled), axis=1) for h in hs])
+        x = np.arange(len(layers)) + (k - (len(runs) - 1) / 2) * width
+        ax.bar(x, np.median(per_seed, axis=0), width, label=seeds_label(name, hs), color=f"C{k}", alpha=0.8)
+        for row in per_seed:
+            ax.plot(x, row, "k.", ms=4)
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([f"layer {i}" for i in layers])
-    ax.set_ylabel("drift between records\n(median over units, log scale)")
+    what = "whole channels" if pooled else "single activations"
+    ax.set_ylabel(f"drift between records, {what}\n(median over units; log scale)", fontsize=9)
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, title="bars: median over seeds; dots: each seed", title_fontsize=7)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
 
 
-def plot_ics(runs: Mapping[str, History], probe: str = "ics") -> plt.Figure:
-    """The paper's Fig. 3 layout: ‖G − G′‖ (top) and cos∠(G, G′) (bottom) over training, per probed
-    layer (the layers the probe recorded)."""
-    layers = next(iter(runs.values())).probes[probe].settings["layers"]
-    fig, axes = plt.subplots(2, len(layers), figsize=(3.6 * len(layers), 5.4), squeeze=False, sharex=True)
-    for k, (name, h) in enumerate(runs.items()):
-        rec = h.probes[probe]
-        for col in range(len(layers)):
-            axes[0, col].plot(rec["step"], rec["grad_diff"][:, col], color=f"C{k}", lw=1, label=flagged(name, h))
-            axes[1, col].plot(rec["step"], rec["cosine"][:, col], color=f"C{k}", lw=1, label=flagged(name, h))
+ICS_PANELS = (("grad_diff", "‖G − G′‖ (log scale)", "log"), ("relative", "‖G − G′‖ / ‖G‖ (log scale)", "log"),
+              ("cosine", "cos∠(G, G′)", "linear"))
+
+
+def plot_ics(runs: RunsBySeed, probe: str = "ics") -> plt.Figure:
+    """The paper's Fig. 3 layout, one column per probed layer: ‖G − G′‖, the scale-free
+    ‖G − G′‖/‖G‖ and cos∠(G, G′) over training; every seed a thin line."""
+    layers = seeds_of(next(iter(runs.values())))[0].probes[probe].settings["layers"]
+    fig, axes = plt.subplots(3, len(layers), figsize=(3.6 * len(layers), 7.6), squeeze=False, sharex=True)
+    for k, (name, value) in enumerate(runs.items()):
+        hs = seeds_of(value)
+        for j, h in enumerate(hs):
+            ics = ics_summary(h, probe)
+            for row, (key, _, _) in enumerate(ICS_PANELS):
+                for col in range(len(layers)):
+                    axes[row, col].plot(ics["step"], ics[key][:, col], color=f"C{k}", lw=0.8,
+                                        alpha=0.5 if len(hs) > 1 else 1.0,
+                                        label=seeds_label(name, hs) if j == 0 else None)
     for col, layer in enumerate(layers):
         axes[0, col].set_title(f"layer {layer}", fontsize=10)
-        axes[0, col].set_yscale("log")
-        axes[1, col].axhline(1.0, color="0.5", ls=":", lw=1)
-        axes[1, col].set_ylim(-1.05, 1.05)
-        axes[1, col].set_xlabel("step")
-        for row in (0, 1):
+        axes[2, col].axhline(1.0, color="0.5", ls=":", lw=1)
+        axes[2, col].set_ylim(-1.05, 1.05)
+        axes[2, col].set_xlabel("step")
+        for row, (_, label, scale) in enumerate(ICS_PANELS):
+            axes[row, col].set_yscale(scale)
+            axes[row, col].set_ylabel(label, fontsize=8)
             axes[row, col].grid(alpha=0.3)
-    axes[0, 0].set_ylabel("‖G − G′‖ (log scale)")
-    axes[1, 0].set_ylabel("cos∠(G, G′)")
     axes[0, 0].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-LANDSCAPE_PANELS = (("loss", "loss L(w − ηg) on the batch", "linear"),
-                    ("pred", "gradient predictiveness ‖g − ∇L(w − ηg)‖", "log"),
-                    ("beta", "effective β-smoothness", "log"))
+LANDSCAPE_PANELS = (("loss", "(a) loss variation", "loss L(w − ηg) on the batch", "linear"),
+                    ("pred", "(b) gradient predictiveness", "‖g − ∇L(w − ηg)‖ (log scale)", "log"),
+                    ("beta", "(c) effective β-smoothness", "max ‖g − ∇L(w − ηg)‖ / ‖ηg‖ (log)", "log"))
 
 
-def plot_landscape(summaries: Mapping[str, Mapping]) -> plt.Figure:
+def plot_landscape(summaries: Mapping[str, Mapping | Sequence[Mapping]]) -> plt.Figure:
     """The paper's Fig. 4 layout: (a) loss band, (b) gradient-predictiveness band, (c) effective β.
 
-    ``summaries`` maps a network's name to :func:`helpers.summaries.landscape_summary` output.
-    Bands are shaded between the min and max over η at each probed step. The early phase (the
-    protocol's) is greyed out, and panel (c) draws 2/LR, the curvature at which a gradient step
-    of the learning rate's size stops being stable on a quadratic.
+    ``summaries`` maps a network's name to :func:`helpers.summaries.landscape_summary` output, or a
+    list of them over seeds: every seed is drawn. Bands are shaded between the min and max over η
+    at each probed step. A dotted line of the network's colour marks where each run left its
+    initial plateau (the end of its early phase); panel (c) draws 2/LR, the curvature at which
+    a gradient step of the learning rate's size stops being stable on a quadratic.
     """
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    first = next(iter(summaries.values()))
-    early_until, lr = first["early_until"], first["lr"]
-    for k, (name, s) in enumerate(summaries.items()):
-        color, at, label = f"C{k}", s["step"], flagged(name, s)
-        for ax, (key, _, _) in zip(axes, LANDSCAPE_PANELS):
-            if key == "beta":
-                ax.plot(at, s["beta"], color=color, lw=1.2, label=label)
-            else:
-                low, high = s[f"{key}_min"], s[f"{key}_max"]
-                ax.fill_between(at, low, high, color=color, alpha=0.35, lw=0, label=label)
-                ax.plot(at, high, color=color, lw=0.6)
-                ax.plot(at, low, color=color, lw=0.6)
-    for ax, (_, label, scale) in zip(axes, LANDSCAPE_PANELS):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.9))
+    lr = None
+    for k, (name, value) in enumerate(summaries.items()):
+        seeds = [value] if isinstance(value, Mapping) else list(value)
+        alpha = 0.35 if len(seeds) == 1 else 0.15
+        for j, s in enumerate(seeds):
+            color, at, lr = f"C{k}", s["step"], s["lr"] or lr
+            label = (flagged(name, s) + (f" ({len(seeds)} seeds)" if len(seeds) > 1 else "")) if j == 0 else None
+            for ax, (key, *_) in zip(axes, LANDSCAPE_PANELS):
+                if key == "beta":
+                    ax.plot(at, s["beta"], color=color, lw=1, label=label)
+                else:
+                    ax.fill_between(at, s[f"{key}_min"], s[f"{key}_max"], color=color, alpha=alpha, lw=0,
+                                    label=label)
+                ax.axvline(s["early_until"], color=color, ls=":", lw=0.8)
+    for ax, (_, title, ylabel, scale) in zip(axes, LANDSCAPE_PANELS):
         ax.set_yscale(scale)
-        ax.set_title(label, fontsize=10)
-        ax.set_xlabel("step")
-        if early_until:
-            ax.axvspan(0, early_until, color="0.85", zorder=0, label="early phase")
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xlabel("step (dotted: end of each run's plateau)", fontsize=8)
         ax.grid(alpha=0.3)
     if lr:
         axes[2].axhline(2 / lr, color="0.3", ls="--", lw=1, label="2 / LR")
         axes[2].legend(fontsize=8)
     axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_split_sweep(sweeps: Mapping[str, Mapping[str, np.ndarray]], title: str = "") -> plt.Figure:
+    """How an early/rest comparison moves with the split: per quantity, the ratio BN / Standard of
+    the medians before (early) and after (rest) each split step; one line per seed."""
+    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.6 * len(sweeps), 3.4), squeeze=False)
+    for ax, (key, per_seed) in zip(axes[0], sweeps.items()):
+        for j, sw in enumerate(per_seed):
+            for phase, color in (("early", "C3"), ("rest", "C2")):
+                ax.plot(sw["splits"], sw[phase], color=color, lw=1, alpha=0.7,
+                        label=f"{phase}" if j == 0 else None)
+        ax.axhline(1.0, color="0.4", lw=1)
+        ax.set_yscale("log")
+        ax.set_xlabel("split step")
+        ax.set_ylabel(f"BN / Standard, median {key}", fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=8, title=title or None, title_fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -145,7 +145,8 @@ def rng_state(device: torch.device) -> RNGState:
 
 
 def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -> torch.Tensor:
-    """The loss on this step's batch with the model's parameters replaced by ``params``.
+    """The loss on this step's batch with the model's parameters replaced by ``params`` (for an
+    ensemble, one loss per member).
 
     ``torch.func.functional_call`` runs the model's own modules on ``params`` (no copy of the
     model); BN, still in training mode as in training, updates copies of the running statistics;
@@ -176,9 +177,23 @@ class PreStepProbe(Probe):
         return None
 
 
-def _norm(tensors: Sequence[torch.Tensor]) -> float:
-    """The Euclidean norm of several tensors taken as one vector."""
-    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(t) for t in tensors])))
+def _norm(tensors: Sequence[torch.Tensor], members: int | None = None) -> float | np.ndarray:
+    """The Euclidean norm of several tensors taken as one vector; for an ensemble of ``members``,
+    one norm per member, over each tensor's member rows."""
+    norms = torch.stack([torch.linalg.vector_norm(_rows(t, members), dim=-1) for t in tensors], dim=-1)
+    return _host(torch.linalg.vector_norm(norms, dim=-1))
+
+
+def _rows(t: torch.Tensor, members: int | None) -> torch.Tensor:
+    """``t`` flat, or for an ensemble one row per member: an ensemble's parameters are member-major
+    (weights [E, out, in], BN's γ and β [E * features]), so ``t.reshape(E, -1)[k]`` is member k's."""
+    return t.reshape(-1) if members is None else t.reshape(members, -1)
+
+
+def _host(value: torch.Tensor) -> float | np.ndarray:
+    """A float, or for an ensemble a float64 array with one value per member."""
+    value = value.detach()
+    return float(value) if value.dim() == 0 else value.double().cpu().numpy()
 
 
 # --- Fig. 1c and 2: activation distributions ----------------------------------------------------
@@ -189,16 +204,24 @@ ACTIVATION_EDGES = 0.5 * np.sinh(np.linspace(-np.arcsinh(40), np.arcsinh(40), 16
 
 
 class ActivationProbe(Probe):
-    """Histograms, means and variances of ``units`` random channels of each of ``layers``.
+    """Distributions of single pre-activations: ``units`` random positions of each of ``layers``.
 
-    The pre-activations are the output of a layer's normalization, before its ReLU (the conv
-    output itself when there is no normalization). Read from the training forward pass through
-    hooks: no extra forward pass, no random draws, no BN statistics touched.
+    The paper's Fig. 1c and 2 follow "a random activation" over training. A unit here is one
+    fixed position (channel, row, column) of a layer's output, drawn once from ``seed``; its
+    distribution is over the batch. The pre-activations are the output of a layer's
+    normalization, before its ReLU (the conv output itself when there is none).
 
-    Records (``History.probes["activations"]``): ``hist`` (records, layers, units, bins) counts
-    on ``edges`` (values outside count in the outermost bins), ``mean`` and ``var`` (records,
-    layers, units). Settings: ``layers``, ``units``, ``seed``, ``edges``, and, once a run has
-    started, ``channels`` (per layer, the channels recorded, drawn from ``seed``).
+    As a labelled contrast the probe also pools each unit's whole *channel* over the batch and
+    all positions (``pool_mean``, ``pool_var``). With BN in training mode that pool has mean β
+    and variance γ² exactly (BN normalises it at every step), so its drift is near zero by
+    construction: the reason single activations are what the probe follows.
+
+    Read from the training forward pass through hooks: no extra forward pass, no random draws,
+    no BN statistics touched. Records (``History.probes["activations"]``): ``hist`` (records,
+    layers, units, bins) counts on ``edges`` (values outside count in the outermost bins),
+    ``mean`` and ``var`` (records, layers, units) of the single activations, ``pool_mean`` and
+    ``pool_var`` of their channels. Settings: ``layers``, ``units``, ``seed``, ``edges``, and once
+    a run has started, ``positions`` (per layer, the (channel, row, column) of each unit).
     """
 
     def __init__(self, layers: Sequence[int], units: int = 4, every: int = 10, seed: int = 0,
@@ -208,19 +231,33 @@ class ActivationProbe(Probe):
             raise ValueError(f"need at least one layer and a positive number of units, got {layers} and {units}")
         self.layers, self.units, self.seed = [int(i) for i in layers], int(units), int(seed)
         self.edges = np.asarray(edges, dtype=np.float64)
-        self.channels: list[np.ndarray] = []
-        self._stats: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+        self.positions: list[list[list[int]]] = []
+        self._stats: dict[int, tuple[torch.Tensor, ...]] = {}
 
     def settings(self) -> dict[str, Any]:
         return {"layers": self.layers, "units": self.units, "seed": self.seed, "edges": self.edges.tolist()}
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "channels": [c.tolist() for c in self.channels]}
+        return {**super().describe(), "positions": self.positions}
 
     def start(self, model: nn.Module) -> None:
-        rng = np.random.default_rng(self.seed)  # the same channels in every run with this seed
-        self.channels = [np.sort(rng.choice(model.layer(i).weight.shape[0], self.units, replace=False))
-                         for i in self.layers]
+        if getattr(model, "members", None):
+            raise ValueError("the activation probe follows single networks, not a batched ensemble")
+        rng = np.random.default_rng(self.seed)  # the same units in every run with this seed
+        self._draws = [(rng.choice(model.layer(i).weight.shape[0], self.units, replace=False),
+                        rng.random((self.units, 2))) for i in self.layers]
+        self.positions = []  # rows and columns are placed once the layer's output size is known
+
+    def _place(self, k: int, shape: torch.Size) -> list[list[int]]:
+        """Layer ``k``'s units as (channel, row, column), from the draws made in ``start``."""
+        while len(self.positions) <= k:
+            self.positions.append([])
+        if not self.positions[k]:
+            channels, where = self._draws[k]
+            size = np.array(shape[2:4] if len(shape) == 4 else (1, 1))
+            rows_cols = np.floor(where * size).astype(int)
+            self.positions[k] = [[int(c), int(r), int(q)] for c, (r, q) in zip(channels, rows_cols)]
+        return self.positions[k]
 
     def before(self, ctx: ProbeContext) -> Record:
         self._stats = {}
@@ -230,19 +267,26 @@ class ActivationProbe(Probe):
 
     @torch.no_grad()
     def _record(self, k: int, module, inputs, output: torch.Tensor) -> None:
-        channels = torch.as_tensor(self.channels[k], device=output.device)
-        values = output.detach().index_select(1, channels).transpose(0, 1).reshape(len(channels), -1).float()
+        out = output.detach().float()
+        units = torch.as_tensor(self._place(k, out.shape), device=out.device)
+        if out.dim() == 4:
+            values = out[:, units[:, 0], units[:, 1], units[:, 2]].T  # (units, batch)
+            pooled = out.index_select(1, units[:, 0]).transpose(0, 1).reshape(len(units), -1)
+        else:
+            values = pooled = out[:, units[:, 0]].T
         edges = torch.as_tensor(self.edges, dtype=values.dtype, device=values.device)
         slots = len(edges) + 1  # bins, plus one slot below and one above the edges
-        index = torch.bucketize(values, edges) + slots * torch.arange(len(channels), device=values.device)[:, None]
-        counts = torch.bincount(index.flatten(), minlength=slots * len(channels)).view(len(channels), slots)
+        index = torch.bucketize(values, edges) + slots * torch.arange(len(units), device=values.device)[:, None]
+        counts = torch.bincount(index.flatten(), minlength=slots * len(units)).view(len(units), slots)
         counts[:, 1] += counts[:, 0]  # below the first edge: into the first bin
         counts[:, -2] += counts[:, -1]  # above the last edge: into the last bin
-        self._stats[k] = (counts[:, 1:-1], values.mean(1), values.var(1, unbiased=False))
+        self._stats[k] = (counts[:, 1:-1], values.mean(1), values.var(1, unbiased=False),
+                          pooled.mean(1), pooled.var(1, unbiased=False))
 
     def after(self, ctx: ProbeContext) -> Record:
         stats = [self._stats[k] for k in range(len(self.layers))]
-        return {name: np.stack([s[j].cpu().numpy() for s in stats]) for j, name in enumerate(("hist", "mean", "var"))}
+        keys = ("hist", "mean", "var", "pool_mean", "pool_var")
+        return {name: np.stack([s[j].cpu().numpy() for s in stats]) for j, name in enumerate(keys)}
 
 
 # --- Fig. 3: internal covariate shift through gradients ----------------------------------------
@@ -252,8 +296,9 @@ class GradientICSProbe(PreStepProbe):
 
     At step t, on the step's batch: G = ∇_{Wᵢ} L at the current weights (the gradient the update
     uses) and G′ = ∇_{Wᵢ} L after only layers 1 … i−1 have taken their step (their BN γ and β
-    included); records ``grad_diff`` ‖G − G′‖₂ and ``cosine`` cos∠(G, G′), one column per layer
-    of the ``layers`` setting.
+    included); records ``grad_diff`` ‖G − G′‖₂, ``cosine`` cos∠(G, G′) and ``g_norm`` ‖G‖ (to
+    read the difference relative to the gradient), one column per layer of the ``layers`` setting.
+    On an ensemble (:mod:`helpers.ensemble`) each is per member: shape (members, layers).
 
     G costs nothing: it is what the training step's backward pass left in ``.grad``. Each G′ is
     at a different point, so it takes one extra forward and backward pass per chosen layer, the
@@ -271,22 +316,33 @@ class GradientICSProbe(PreStepProbe):
 
     def after(self, ctx: ProbeContext) -> Record:
         model = ctx.model
+        members = getattr(model, "members", None)
         names = {id(p): name for name, p in model.named_parameters()}
         layer_of = {names[id(p)]: k for k, layer in enumerate(model.layers, 1) for p in layer.parameters()}
-        norm, cosine = [], []
+        norm, cosine, g_norm = [], [], []
         for i in self.layers:
             weight = model.layer(i).weight
             g = weight.grad.detach()
             params = {name: (p.detach() if layer_of[name] < i else self.w[name]).requires_grad_(
                 layer_of[name] == i and p is weight) for name, p in model.named_parameters()}
             target = params[names[id(weight)]]
-            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self.rng), target)
-            norm.append(float((g - g_prime).norm()))
-            cosine.append(float(torch.nn.functional.cosine_similarity(g.flatten(), g_prime.flatten(), dim=0)))
-        return {"grad_diff": np.array(norm), "cosine": np.array(cosine)}
+            (g_prime,) = torch.autograd.grad(loss_at(ctx, params, self.rng).sum(), target)  # members apart
+            g, g_prime = _rows(g, members), _rows(g_prime, members)
+            norm.append(_host(torch.linalg.vector_norm(g - g_prime, dim=-1)))
+            cosine.append(_host(torch.nn.functional.cosine_similarity(g, g_prime, dim=-1)))
+            g_norm.append(_host(torch.linalg.vector_norm(g, dim=-1)))
+        return {"grad_diff": np.stack(norm, -1), "cosine": np.stack(cosine, -1), "g_norm": np.stack(g_norm, -1)}
 
 
 # --- Fig. 4: the landscape along the gradient --------------------------------------------------
+
+def _step_back(w: torch.Tensor, g: torch.Tensor, eta: float | np.ndarray, members: int | None) -> torch.Tensor:
+    """w − η g; for an ensemble η holds one step length per member."""
+    if members is None:
+        return w - eta * g
+    eta_rows = torch.as_tensor(eta, dtype=w.dtype, device=w.device)[:, None]
+    return (w.reshape(members, -1) - eta_rows * g.reshape(members, -1)).view(w.shape)
+
 
 def step_multipliers(low: float, high: float, points: int) -> np.ndarray:
     """``points`` step lengths from ``low`` to ``high`` (× LR), geometrically spaced: the range spans
@@ -304,7 +360,8 @@ class LandscapeProbe(PreStepProbe):
     L(w − ηg), ``grad_diff`` ‖g − ∇L(w − ηg)‖ and ``grad_norm`` ‖∇L(w − ηg)‖ (one value per η),
     plus ``g_norm`` ‖g‖ and ``weight_norm`` ‖w‖. Norms are over all trainable parameters (BN's γ
     and β included). :func:`helpers.summaries.landscape_summary` turns these into the paper's
-    three quantities.
+    three quantities. On an ensemble (:mod:`helpers.ensemble`) every norm and η is per member and
+    every record has a leading member axis: ``eta`` (members, points), ``g_norm`` (members,).
 
     ``unit_step=True`` is the scale-aware variant (not the paper's): the points are w − d·g/‖g‖
     at distances d = multiplier × LR, the same for every network and step however large its
@@ -339,22 +396,25 @@ class LandscapeProbe(PreStepProbe):
 
     def after(self, ctx: ProbeContext) -> Record:
         self.lr = ctx.lr
+        members = getattr(ctx.model, "members", None)
         named = dict(ctx.model.named_parameters())
         g = {name: p.grad.detach() if p.grad is not None else torch.zeros_like(p) for name, p in named.items()}
-        g_norm = _norm(list(g.values()))
-        etas = self.multipliers * ctx.lr / (g_norm if self.unit_step and g_norm > 0 else 1.0)
+        g_norm = _norm(list(g.values()), members)
+        scale = np.where(np.asarray(g_norm) > 0, g_norm, 1.0) if self.unit_step else np.ones_like(g_norm)
+        etas = self.multipliers * ctx.lr / scale[..., None]  # (points,), or (members, points)
         trainable = [name for name, p in named.items() if p.requires_grad]
         loss, diff, norm = [], [], []
-        for eta in etas:
-            point = {name: (self.w[name] - eta * g[name]).requires_grad_(p.requires_grad)
+        for eta in etas.T:  # one step length, or one per member
+            point = {name: _step_back(self.w[name], g[name], eta, members).requires_grad_(p.requires_grad)
                      for name, p in named.items()}
             value = loss_at(ctx, point, self.rng)
-            grads = torch.autograd.grad(value, [point[n] for n in trainable], allow_unused=True)
+            grads = torch.autograd.grad(value.sum(), [point[n] for n in trainable], allow_unused=True)
             grads = [torch.zeros_like(point[n]) if gr is None else gr for n, gr in zip(trainable, grads)]
-            loss.append(float(value.detach()))
-            diff.append(_norm([g[n] - gr for n, gr in zip(trainable, grads)]))
-            norm.append(_norm(grads))
-        record = {"eta": etas, "loss": np.array(loss), "grad_diff": np.array(diff), "grad_norm": np.array(norm),
-                  "g_norm": g_norm, "weight_norm": _norm(list(self.w.values()))}
+            loss.append(_host(value))
+            diff.append(_norm([g[n] - gr for n, gr in zip(trainable, grads)], members))
+            norm.append(_norm(grads, members))
+        loss, diff, norm = (np.stack(values, -1) for values in (loss, diff, norm))
+        record = {"eta": etas, "loss": loss, "grad_diff": diff, "grad_norm": norm,
+                  "g_norm": g_norm, "weight_norm": _norm(list(self.w.values()), members)}
         self.w = {}
         return record

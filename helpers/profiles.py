@@ -2,6 +2,7 @@
 
 - ``ci``: seconds per notebook on a 2-core machine; checks that the code runs, not the science.
 - ``laptop`` (default): a few minutes per notebook on a laptop CPU; the claims should hold.
+  Every comparison runs over several seeds (``seeds``; DLN task instances: ``dln_instances``).
 - ``paper``: the paper's protocol (docs/protocol.md), meant for a GPU.
 
 The device is picked automatically (CUDA, then Apple MPS, then CPU); ``BN_DEVICE`` forces one.
@@ -29,6 +30,11 @@ class Profile:
     width: float  # channel-width multiplier of the VGG
     dln_samples: int  # samples of the deep-linear-network data set (full batch)
     dln_steps: int  # gradient-descent steps of one DLN run
+    seeds: int  # seeds of every VGG comparison a claim rests on
+    dln_instances: int  # DLN task instances (data seed and initialization together)
+    sweep_lrs: tuple[float, ...]  # learning rates of notebook 02's sweep, each over all seeds
+    landscape_probes: int  # landscape probes per run (VGG and DLN)
+    ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100)
     summary: str
 
 
@@ -44,6 +50,11 @@ PROFILES: dict[str, Profile] = {
         width=0.125,
         dln_samples=256,
         dln_steps=200,
+        seeds=2,
+        dln_instances=2,
+        sweep_lrs=(0.1, 0.5),
+        landscape_probes=5,
+        ics_probes=5,
         summary="smoke test: seconds per notebook, numbers too small to mean much",
     ),
     "laptop": Profile(
@@ -54,9 +65,14 @@ PROFILES: dict[str, Profile] = {
         steps=400,
         eval_every=50,
         vgg="vgg11",
-        width=0.25,
+        width=0.125,
         dln_samples=1_000,
-        dln_steps=10_000,  # the paper's full protocol: the DLN is cheap
+        dln_steps=5_000,  # ours: half the paper's 10,000, to keep notebooks 04 and 05 within minutes
+        seeds=3,
+        dln_instances=8,
+        sweep_lrs=(0.1, 0.2, 0.5, 1.0),  # around where the networks stop training
+        landscape_probes=20,
+        ics_probes=10,
         summary="a few minutes per notebook on a laptop CPU",
     ),
     "paper": Profile(
@@ -70,11 +86,27 @@ PROFILES: dict[str, Profile] = {
         width=1.0,
         dln_samples=1_000,
         dln_steps=10_000,
+        seeds=3,
+        dln_instances=8,
+        sweep_lrs=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+        landscape_probes=40,
+        ics_probes=150,
         summary="the paper's protocol; meant for a GPU",
     ),
 }
 
 DEFAULT_PROFILE = "laptop"
+
+
+def profile_seeds(kind: str = "vgg", profile: Profile | None = None) -> list[int]:
+    """The seeds a notebook runs: ``profile.seeds`` for VGG, ``profile.dln_instances`` for the DLN,
+    counted from ``BN_FIRST_SEED`` (default 0), so a claim can be re-checked on seeds never run before."""
+    p = profile or active_profile()
+    first = os.environ.get("BN_FIRST_SEED", "0").strip()
+    if not first.isdigit():
+        raise ValueError(f"BN_FIRST_SEED={first!r} must be a non-negative whole number")
+    count = p.dln_instances if kind == "dln" else p.seeds
+    return list(range(int(first), int(first) + count))
 
 
 def active_profile(name: str | None = None) -> Profile:

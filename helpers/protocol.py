@@ -57,12 +57,12 @@ def probed_layers(model: str) -> list[int]:
     return [2, convs // 2 + 1, convs]
 
 
-EARLY_FRACTION = 0.2  # ours: the "early phase" of a run is its first 20 % of steps (the paper: "early")
-
-
-def early_until(steps: int) -> float:
-    """The step at which a run of ``steps`` steps leaves its early phase."""
-    return EARLY_FRACTION * steps
+# Ours (the paper only says "early in training"): a run's early phase lasts until its training
+# loss leaves its initial plateau, the first step at which the loss (a running mean over
+# PLATEAU_WINDOW steps) is PLATEAU_DROP below where it started, relative, so that it means the
+# same for VGG's cross-entropy and the DLN's squared error. Read from each run's own data.
+PLATEAU_DROP = 0.05
+PLATEAU_WINDOW = 10
 
 
 # The paper's step lengths along the gradient (Fig. 4), as multiples of the learning rate.

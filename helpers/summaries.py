@@ -10,11 +10,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .protocol import early_until
+from .protocol import PLATEAU_DROP, PLATEAU_WINDOW
 from .runs import History
 
 
-def distribution_drift(records: Mapping[str, np.ndarray]) -> np.ndarray:
+def distribution_drift(records: Mapping[str, np.ndarray], pooled: bool = False) -> np.ndarray:
     """How much each recorded unit's distribution moves between consecutive records, (layers, units).
 
     For each unit: the average over consecutive records of |Δ mean| + |Δ standard deviation|,
@@ -22,12 +22,37 @@ def distribution_drift(records: Mapping[str, np.ndarray]) -> np.ndarray:
     histogram distance, because they say what moved (location or spread); divided by the unit's
     own spread, so that networks whose activations live on different scales (without BN they
     are small, with BN about 1) compare on equal terms. 0 means a perfectly stable distribution.
+
+    ``pooled``: the drift of the units' whole channels instead (the activation probe's contrast,
+    pinned by construction under BN in training mode).
     """
-    mean, std = records["mean"], np.sqrt(records["var"])
+    prefix = "pool_" if pooled else ""
+    mean, std = records[prefix + "mean"], np.sqrt(records[prefix + "var"])
     if len(mean) < 2:
         raise ValueError("need at least two records to measure drift")
     change = np.abs(np.diff(mean, axis=0)) + np.abs(np.diff(std, axis=0))
     return change.mean(0) / std.mean(0)
+
+
+def plateau_end(history: History, drop: float = PLATEAU_DROP, window: int = PLATEAU_WINDOW) -> int:
+    """The step at which a run's training loss leaves its initial plateau: the first at which its
+    ``window``-step running mean is a fraction ``drop`` below the mean of its first ``window``
+    steps (the protocol's early phase ends there). A run that never leaves it: its last step."""
+    loss = np.asarray(history.train_loss, dtype=float)
+    if len(loss) < window:
+        return len(loss)
+    running = np.convolve(loss, np.ones(window) / window, mode="valid")  # running[k]: steps k+1 .. k+window
+    below = np.flatnonzero(running < (1 - drop) * running[0])
+    return int(below[0] + window) if len(below) else len(loss)
+
+
+def ics_summary(history: History, name: str = "ics") -> dict[str, np.ndarray]:
+    """Gradient ICS records per probed step and layer: ``grad_diff`` ‖G − G′‖, ``relative``
+    ‖G − G′‖/‖G‖ (scale-free: BN makes a layer's gradient scale with 1/‖W‖), and ``cosine``."""
+    rec = history.probes[name]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        relative = rec["grad_diff"] / rec["g_norm"]
+    return {"step": rec["step"], "grad_diff": rec["grad_diff"], "relative": relative, "cosine": rec["cosine"]}
 
 
 def landscape_summary(history: History, name: str = "landscape") -> dict:
@@ -38,8 +63,8 @@ def landscape_summary(history: History, name: str = "landscape") -> dict:
     Scale-aware: ``rel_pred_max`` = max ‖g − ∇L(w − ηg)‖ / ‖g‖ (how much of the gradient the step
     makes stale). Also ``train_loss`` L(w) (the step's own loss, for matched-loss comparisons),
     ``g_norm`` and ``weight_norm``. And what reading them needs: ``lr`` (None if unknown),
-    ``early_until`` (the protocol's early phase of this run) and the run's ``diverged`` and
-    ``interrupted`` flags.
+    ``early_until`` (the end of this run's early phase, :func:`plateau_end`) and the run's
+    ``diverged`` and ``interrupted`` flags.
     """
     if name not in history.probes:
         raise ValueError(f"the run has no {name!r} probe; it has: {', '.join(history.probes) or 'none'}")
@@ -59,7 +84,7 @@ def landscape_summary(history: History, name: str = "landscape") -> dict:
         "loss_min": loss_min, "loss_max": loss_max, "loss_range": loss_max - loss_min,
         "pred_min": diff.min(1), "pred_max": diff.max(1), "beta": beta, "rel_pred_max": rel_pred,
         "g_norm": g_norm, "weight_norm": rec["weight_norm"],
-        "lr": rec.settings.get("lr"), "early_until": early_until(history.planned_steps),
+        "lr": rec.settings.get("lr"), "early_until": plateau_end(history),
         "diverged": history.diverged, "interrupted": history.interrupted,
     }
 
@@ -78,7 +103,8 @@ def phase_medians(summary: Mapping, keys: tuple[str, ...] = QUANTITIES, early_un
                   ) -> dict[str, dict[str, float]]:
     """Medians of summary quantities over the whole run, the early phase and the rest.
 
-    The early phase is the protocol's (``summary["early_until"]``) unless ``early_until`` is given.
+    The early phase is the run's own (``summary["early_until"]``, :func:`plateau_end`) unless
+    ``early_until`` is given.
     """
     until = summary["early_until"] if early_until is None else early_until
     early = summary["step"] < until
@@ -86,19 +112,38 @@ def phase_medians(summary: Mapping, keys: tuple[str, ...] = QUANTITIES, early_un
             for phase, mask in {"all": np.ones_like(early), "early": early, "rest": ~early}.items()}
 
 
+MIN_MATCHED = 5  # ours: fewer probed steps than this in the common loss range and we do not compare
+
+
 def matched_loss_medians(summaries: Mapping[str, Mapping], keys: tuple[str, ...] = QUANTITIES,
-                         ) -> tuple[tuple[float, float], dict[str, dict[str, float]]]:
+                         min_probes: int = MIN_MATCHED) -> dict:
     """Medians over the probed steps whose training loss lies in the range every network visited.
 
     Compares networks where they stand at the same loss, not at the same step (a network that
-    learns faster is otherwise compared in a later, different region). Returns the common loss
-    range and, per network, the medians (NaN when a network has no probe in the range).
+    learns faster is otherwise compared in a later, different region). Returns ``range`` (the
+    common loss range), ``counts`` (probed steps each network has in it) and ``medians`` per
+    network; with fewer than ``min_probes`` steps for some network the comparison is refused:
+    ``refused`` is True and every median is NaN.
     """
     low = max(float(np.min(s["train_loss"])) for s in summaries.values())
     high = min(float(np.max(s["train_loss"])) for s in summaries.values())
-    medians = {name: _medians(s, (s["train_loss"] >= low) & (s["train_loss"] <= high), keys)
-               for name, s in summaries.items()}
-    return (low, high), medians
+    masks = {name: (s["train_loss"] >= low) & (s["train_loss"] <= high) for name, s in summaries.items()}
+    counts = {name: int(m.sum()) for name, m in masks.items()}
+    refused = min(counts.values()) < min_probes
+    medians = {name: _medians(s, masks[name] & (not refused), keys) for name, s in summaries.items()}
+    return {"range": (low, high), "counts": counts, "refused": refused, "medians": medians}
+
+
+def split_sweep(summaries: Mapping[str, Mapping], key: str, splits: np.ndarray) -> dict[str, np.ndarray]:
+    """How an early/rest comparison moves with where the split is put: for each split step, the
+    ratio of the networks' medians of ``key`` (first network over second) before and after it."""
+    (name_a, a), (name_b, b) = list(summaries.items())[:2]
+    ratio = {"early": [], "rest": []}
+    for split in splits:
+        ma, mb = phase_medians(a, (key,), split), phase_medians(b, (key,), split)
+        for phase in ratio:
+            ratio[phase].append(ma[phase][key] / mb[phase][key])
+    return {"splits": np.asarray(splits), **{k: np.array(v) for k, v in ratio.items()}}
 
 
 def step_curves(runs: Mapping[str, History], step: int, probe: str = "landscape") -> dict[str, dict[str, np.ndarray]]:

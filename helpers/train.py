@@ -2,7 +2,9 @@
 
 :func:`train` takes a :class:`~helpers.config.RunConfig`, builds the model and data, and
 returns a :class:`~helpers.runs.History` (from the run cache when the same configuration ran
-before with the same code). :func:`fit` is the loop itself, for a model you built yourself.
+before with the same code). :func:`fit` is the loop itself, for a model you built yourself. It
+also trains an ensemble (a model with ``members``, :mod:`helpers.ensemble`): then the loss is
+one value per member and each member gets its own History.
 """
 
 from __future__ import annotations
@@ -42,15 +44,16 @@ class Task:
     regression: bool = False
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The mean loss over the samples (dim 0); for an ensemble's [n, E, d] outputs, one per member."""
         if self.regression:
             # ‖W x − A x‖² (the paper's DLN loss) averaged over the samples: the usual empirical
             # risk, whose gradient, unlike the sum's, does not grow with the (unstated) sample count.
-            return (output - target).pow(2).sum(1).mean()
+            return (output - target).pow(2).sum(-1).mean(0)
         return F.cross_entropy(output, target)
 
     def accuracy(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if self.regression:
-            return output.new_tensor(float("nan"))
+            return output.new_full(output.shape[1:-1], float("nan"))  # one per member for an ensemble
         return (output.argmax(1) == target).float().mean()
 
 
@@ -64,31 +67,46 @@ def make_task(config: RunConfig, device: torch.device) -> Task:
                 cifar10_tensors("test", config.test_size, device=device, seed=config.data_seed))
 
 
+Metric = float | np.ndarray  # one value, or one per ensemble member
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, task: Task, data: TensorData | None = None, chunk: int = 1000,
-             ) -> tuple[float, float]:
-    """Loss and accuracy on ``data`` (the test set by default) in evaluation mode."""
+             ) -> tuple[Metric, Metric]:
+    """Loss and accuracy on ``data`` (the test set by default) in evaluation mode; arrays of one
+    value per member for an ensemble."""
     data = task.test if data is None else data
     was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0.0
     for i in range(0, len(data), chunk):
         out, y = model(data.x[i:i + chunk]), data.y[i:i + chunk]
-        loss_sum += float(task.loss(out, y)) * len(y)  # both losses are means over the chunk
-        correct += float(task.accuracy(out, y)) * len(y)
+        loss_sum = loss_sum + _host(task.loss(out, y)) * len(y)  # both losses are means over the chunk
+        correct = correct + _host(task.accuracy(out, y)) * len(y)
     model.train(was_training)
     return loss_sum / len(data), correct / len(data)
 
 
+def _host(value: torch.Tensor) -> Metric:
+    """A float, or for an ensemble a float64 array with one value per member."""
+    return float(value) if value.dim() == 0 else value.double().cpu().numpy()
+
+
 def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int, momentum: float = 0.0,
         seed: int = 0, eval_every: int = 100, augment: bool = False, probes: Sequence[Probe] = (),
-        progress: Progress = True, desc: str | None = None) -> History:
+        progress: Progress = True, desc: str | None = None) -> History | list[History]:
     """Train ``model`` in place with plain SGD and return its :class:`History`.
 
     A NaN/inf training loss stops the run and marks it diverged; Ctrl-C stops it and returns
     what was recorded so far (``interrupted``). Runs are seeded: the same seed gives the same
     history, bit for bit, on the CPU. ``progress``: a progress bar, none, or a function called
     with (steps done, steps) every few steps (e.g. to move a slider's progress bar).
+
+    An ensemble (a model with ``members`` = E, whose loss is one value per member) trains on the
+    sum of its members' losses, which gives each member its own gradient, and returns one History
+    per member. Divergence is per member: a member is cut at its first non-finite loss and the
+    others go on; the run stops when all have diverged. Probe records must then have a leading
+    member axis, which the split removes.
     """
     if not (math.isfinite(lr) and lr > 0) or steps <= 0 or eval_every <= 0:
         raise ValueError(f"need a positive learning rate, steps and eval_every; got {lr}, {steps}, {eval_every}")
@@ -98,14 +116,17 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     device = task.train.x.device
     sampler = BatchSampler(task.train, batch_size, seed=seed, augment=augment)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    losses = torch.full((steps,), float("nan"), device=device)
-    accs = torch.full((steps,), float("nan"), device=device)
+    members = getattr(model, "members", None)
+    shape = (steps,) if members is None else (steps, members)
+    losses = torch.full(shape, float("nan"), device=device)
+    accs = torch.full(shape, float("nan"), device=device)
     evals = [(0, *evaluate(model, task))]
     records: dict[str, list[tuple[int, dict]]] = {p.name: [] for p in probes}
     for probe in probes:
         probe.start(model)
     done = checked = 0
-    diverged = interrupted = False
+    interrupted = False
+    ended: list[int | None] = [None] * (members or 1)  # per member: the steps taken when it diverged
     report = progress if callable(progress) else None
     bar = tqdm(total=steps, desc=desc, disable=not progress or report is not None, unit="step", mininterval=0.5)
     start = time.perf_counter()
@@ -123,11 +144,13 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
                     output = model(x)
                     loss = task.loss(output, y)
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    loss.sum().backward()  # an ensemble's members are independent: each gets its own gradient
                     optimizer.step()
                     for probe in due:
                         record = {**pending[probe.name], **(probe.after(ctx) or {})}
                         if record:
+                            if members:
+                                _check_member_axis(probe.name, record, members)
                             records[probe.name].append((t, record))
                 finally:
                     ctx.remove_hooks()  # also when the step failed or Ctrl-C landed in it
@@ -138,12 +161,15 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
                 if done % SYNC_EVERY and not due_eval:
                     continue
                 recent = losses[checked:done].cpu()  # one device sync per SYNC_EVERY steps
-                bad = torch.nonzero(~torch.isfinite(recent))
-                if len(bad):
-                    done, diverged = checked + int(bad[0]) + 1, True
+                bad = ~torch.isfinite(recent.reshape(len(recent), -1))  # [steps, members]
+                for m in torch.nonzero(bad.any(0)).flatten().tolist():
+                    if ended[m] is None:
+                        ended[m] = checked + int(torch.nonzero(bad[:, m])[0]) + 1
+                if all(end is not None for end in ended):
+                    done = max(ended)
                     break
                 bar.update(done - checked)
-                bar.set_postfix(loss=f"{float(recent[-1]):.3f}", refresh=False)
+                bar.set_postfix(loss=f"{float(recent[-1].nanmedian()):.3f}", refresh=False)
                 if report:
                     report(done, steps)
                 checked = done
@@ -154,28 +180,46 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
         finally:
             bar.close()
     wall_time = time.perf_counter() - start
-    return History(
-        config=None,
-        steps=np.arange(1, done + 1),
-        train_loss=losses[:done].cpu().numpy().astype(np.float64),
-        train_acc=accs[:done].cpu().numpy().astype(np.float64),
-        eval_steps=np.array([e[0] for e in evals]),
-        test_loss=np.array([e[1] for e in evals]),
-        test_acc=np.array([e[2] for e in evals]),  # NaN for regression: Task.accuracy says so
-        wall_time=wall_time, diverged=diverged, interrupted=interrupted, planned_steps=steps,
-        probes={p.name: ProbeRecords(_stack(records[p.name], done), p.describe()) for p in probes},
-    )
+    train_loss = losses[:done].cpu().numpy().astype(np.float64)
+    train_acc = accs[:done].cpu().numpy().astype(np.float64)
+    eval_steps = np.array([e[0] for e in evals])
+    test_loss = np.array([e[1] for e in evals])
+    test_acc = np.array([e[2] for e in evals])  # NaN for regression: Task.accuracy says so
+    histories = []
+    for m in range(members or 1):
+        end = done if ended[m] is None else ended[m]
+        diverged = ended[m] is not None
+        evaluated = eval_steps < end if diverged else eval_steps <= end  # a run stops before evaluating
+        column = np.s_[:] if members is None else np.s_[:, m]  # this member's part of an array over steps
+        histories.append(History(
+            config=None, steps=np.arange(1, end + 1), train_loss=train_loss[column][:end],
+            train_acc=train_acc[column][:end], eval_steps=eval_steps[evaluated],
+            test_loss=test_loss[column][evaluated], test_acc=test_acc[column][evaluated],
+            wall_time=wall_time, diverged=diverged, interrupted=interrupted, planned_steps=steps,
+            probes={p.name: ProbeRecords(_stack(records[p.name], end, column), p.describe()) for p in probes},
+        ))
+    return histories[0] if members is None else histories
 
 
-def _stack(records: list[tuple[int, dict]], done: int) -> dict[str, np.ndarray]:
-    """A probe's records, up to the last step taken, as one array per key."""
+def _stack(records: list[tuple[int, dict]], done: int, column: Any = np.s_[:]) -> dict[str, np.ndarray]:
+    """A probe's records, up to the last step taken, as one array per key (``column`` picks an
+    ensemble member's part: its records carry a member axis after the record axis)."""
     records = [(t, r) for t, r in records if t < done]
     if not records:
         return {"step": np.zeros(0, dtype=np.int64)}
     stacked = {"step": np.array([t for t, _ in records])}
     for key in records[0][1]:
-        stacked[key] = np.stack([np.asarray(_to_numpy(r[key])) for _, r in records])
+        stacked[key] = np.stack([np.asarray(_to_numpy(r[key])) for _, r in records])[column]
     return stacked
+
+
+def _check_member_axis(probe: str, record: dict, members: int) -> None:
+    """On an ensemble every record value needs a leading member axis, to be split among the members."""
+    for key, value in record.items():
+        shape = tuple(value.shape) if isinstance(value, torch.Tensor) else np.shape(value)
+        if not shape or shape[0] != members:
+            raise ValueError(f"probe {probe!r} recorded {key!r} with shape {shape} on an ensemble of {members}; "
+                             f"on an ensemble every value needs a leading member axis ({members}, ...)")
 
 
 def _to_numpy(value: Any) -> Any:

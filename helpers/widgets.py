@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .config import RunConfig
-from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves
+from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves, seeds_of
 from .probes import ActivationProbe
 from .protocol import network_label
 from .runs import History
@@ -70,10 +70,10 @@ class LearningRateExplorer(_TrainingPanel):
     diverges is drawn as diverged. Display it with ``display(explorer.widget)``.
     """
 
-    def __init__(self, base: RunConfig, reference: Mapping[str, History] | None = None,
+    def __init__(self, base: RunConfig, reference: Mapping[str, History | Sequence[History]] | None = None,
                  metrics: Sequence[str] = ("train_loss", "test_acc"), log10_range: tuple[float, float] = (-3, 1)):
         self.base, self.metrics = base, tuple(metrics)
-        self.runs: dict[str, History] = dict(reference or {})
+        self.runs: dict[str, History | Sequence[History]] = dict(reference or {})
         self.slider = widgets.FloatLogSlider(value=base.lr, base=10, min=log10_range[0], max=log10_range[1],
                                              step=0.05, description="learning rate", readout_format=".3g",
                                              continuous_update=False, style=LAYOUT)
@@ -123,9 +123,10 @@ class NoiseExplorer(_TrainingPanel):
     distribution of one recorded unit of the first probed layer. Runs are cached.
     """
 
-    def __init__(self, base: RunConfig, probe: ActivationProbe, reference: Mapping[str, History] | None = None):
+    def __init__(self, base: RunConfig, probe: ActivationProbe,
+                 reference: Mapping[str, History | Sequence[History]] | None = None):
         self.base, self.probe = base, probe
-        self.runs: dict[str, History] = dict(reference or {})
+        self.runs: dict[str, History | Sequence[History]] = dict(reference or {})
         self.slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.25, description="noise strength",
                                           continuous_update=False, style=LAYOUT)
         super().__init__([self.slider])
@@ -137,21 +138,27 @@ class NoiseExplorer(_TrainingPanel):
         label = f"noisy BN, strength {strength:g}"
         self.runs[label] = history
         self.output.outputs = (figure_output(plot_curves(self.runs, ("train_acc",))),
-                               figure_output(plot_distributions({label: history}, show=self.probe.layers[:1])))
+                               figure_output(plot_distributions({label: history}, layer=self.probe.layers[0])))
         return history
 
 
 class LandscapeExplorer:
-    """A checkpoint-step slider and a maximum-step-length slider over stored landscape curves.
+    """A seed selector, a checkpoint-step slider and a maximum-step-length slider over stored
+    landscape curves.
 
-    Redraws L(w − ηg) and ‖∇L(w − ηg)‖ for every run at the chosen probed step, up to the chosen
-    multiple of the learning rate. Nothing is recomputed: the curves are the landscape probe's
-    records (``History.probes[probe]``), so the plot follows the sliders at once.
+    Redraws L(w − ηg) and ‖∇L(w − ηg)‖ for every network's run of the chosen seed at the chosen
+    probed step, up to the chosen multiple of the learning rate. Nothing is recomputed: the curves
+    are the landscape probe's records (``History.probes[probe]``), so the plot follows the sliders.
     """
 
-    def __init__(self, runs: Mapping[str, History], probe: str = "landscape"):
-        self.runs, self.probe = dict(runs), probe
-        records = [h.probes[probe] for h in runs.values()]
+    def __init__(self, runs: Mapping[str, History | Sequence[History]], probe: str = "landscape"):
+        self.runs, self.probe = {name: seeds_of(value) for name, value in runs.items()}, probe
+        n_seeds = min(len(hs) for hs in self.runs.values())
+        first = next(iter(self.runs.values()))
+        self.seed = widgets.Dropdown(options=[(str(h.config.seed if h.config else k), k)
+                                              for k, h in enumerate(first[:n_seeds])],
+                                     value=0, description="seed", style=LAYOUT, layout={"width": "120px"})
+        records = [hs[k].probes[probe] for hs in self.runs.values() for k in range(n_seeds)]
         multipliers = records[0].settings["multipliers"]
         steps = sorted(set.intersection(*(set(r["step"].tolist()) for r in records)))
         if not steps:
@@ -162,14 +169,15 @@ class LandscapeExplorer:
                                                 value=float(multipliers[-1]), description="max η",
                                                 continuous_update=False, style=LAYOUT)
         self.output = widgets.Output()
-        for slider in (self.step, self.max_step):
+        for slider in (self.seed, self.step, self.max_step):
             slider.observe(lambda _: self.redraw(), names="value")
-        self.widget = widgets.VBox([widgets.HBox([self.step, self.max_step]), self.output])
+        self.widget = widgets.VBox([widgets.HBox([self.seed, self.step, self.max_step]), self.output])
         self.redraw()
 
     def curves(self) -> dict[str, dict[str, np.ndarray]]:
         """Each run's record at the selected step: ``eta``, ``loss``, ``grad_norm``."""
-        return step_curves(self.runs, self.step.value, self.probe)
+        return step_curves({name: hs[self.seed.value] for name, hs in self.runs.items()}, self.step.value,
+                           self.probe)
 
     def redraw(self) -> None:
         fig = plot_step_curves(self.curves(), self.max_step.value)

@@ -130,10 +130,30 @@ def test_phase_medians_split_the_run_at_the_early_boundary():
 def test_matched_loss_medians_use_only_the_common_loss_range():
     a = synthetic_summary([0, 10, 20], [2.3, 2.0, 0.5], 1.0)  # beta 1, 2, 3
     b = synthetic_summary([0, 10, 20], [2.2, 2.0, 1.8], 10.0)  # beta 10, 20, 30, all inside
-    (low, high), m = matched_loss_medians({"a": a, "b": b})
-    assert (low, high) == (1.8, 2.2)
+    matched = matched_loss_medians({"a": a, "b": b}, min_probes=1)
+    assert matched["range"] == (1.8, 2.2) and matched["counts"] == {"a": 1, "b": 3}
+    m = matched["medians"]
     assert m["a"]["beta"] == 2.0  # a's probes at losses 2.3 and 0.5 lie outside the common range
     assert m["b"]["beta"] == 20.0
+
+
+def test_matched_loss_comparisons_with_too_few_probes_are_refused():
+    a = synthetic_summary([0, 10, 20], [2.3, 2.0, 0.5], 1.0)
+    b = synthetic_summary([0, 10, 20], [2.2, 2.0, 1.8], 10.0)
+    matched = matched_loss_medians({"a": a, "b": b})  # a has one probe in the common range; 5 are needed
+    assert matched["refused"] and np.isnan(matched["medians"]["b"]["beta"])
+
+
+def test_the_early_phase_ends_where_the_loss_leaves_its_plateau():
+    from helpers.runs import History
+    from helpers.summaries import plateau_end
+
+    loss = np.concatenate([np.full(30, 2.3), np.linspace(2.3, 1.0, 70)])
+    h = History(None, np.arange(1, 101), loss, loss * 0, np.zeros(1), np.zeros(1), np.zeros(1), 0.0)
+    end = plateau_end(h)
+    assert 30 < end < 45 and loss[end - 10:end].mean() < 0.95 * 2.3 <= loss[end - 11:end - 1].mean()
+    flat = History(None, np.arange(1, 51), np.full(50, 2.3), np.zeros(50), np.zeros(1), np.zeros(1), np.zeros(1), 0.0)
+    assert plateau_end(flat) == 50
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def draws(layer: ActivationNoise, steps: int = 400, n: int = 4000) -> tuple[np.n
 
 def test_noise_follows_the_paper_per_layer():
     torch.manual_seed(0)
-    shift, scaled, _ = draws(ActivationNoise(2))
+    shift, scaled, _ = draws(ActivationNoise(2, draw="layer"))
     mu_t = shift.mean(1)  # m ~ U(μᵗ − 0.1, μᵗ + 0.1): its mean is μᵗ
     assert -0.5 <= mu_t.min() and mu_t.max() <= 0.5 and abs(mu_t.mean()) < 0.05
     assert abs(mu_t.std() - 1 / np.sqrt(12)) < 0.03  # μᵗ ~ U(−0.5, 0.5)
@@ -35,7 +35,7 @@ def test_noise_follows_the_paper_per_layer():
 
 def test_reading_point_one_as_a_variance_widens_the_scale_noise():
     torch.manual_seed(0)
-    _, scaled, _ = draws(ActivationNoise(2, spread="variance"), steps=100)
+    _, scaled, _ = draws(ActivationNoise(2, draw="layer", spread="variance"), steps=100)
     s_sd = np.sqrt((scaled - scaled.mean(1, keepdims=True)).var(1) - (0.2**2) / 12)
     assert abs(np.median(s_sd) - np.sqrt(0.1)) < 0.02
 
@@ -46,6 +46,11 @@ def test_per_channel_draws_differ_between_channels_and_per_layer_draws_do_not():
     per_channel = ActivationNoise(8, draw="channel").train()(x).mean(0)
     per_layer = ActivationNoise(8, draw="layer").train()(x).mean(0)
     assert per_channel.std() > 0.1 and per_layer.std() < 0.01
+
+
+def test_noise_draws_per_unit_by_default():
+    assert ActivationNoise(8).draw == "channel"
+    assert make_norm("noisy_batch", 4, dim=1)[1].draw == "channel" and make_norm("noise", 4, dim=1).draw == "channel"
 
 
 def test_noise_is_the_identity_in_evaluation_and_at_strength_zero():

@@ -48,18 +48,20 @@ def test_fig1_layout_colours_networks_and_styles_rates():
 
 def test_sweep_plot_marks_interrupted_runs():
     lrs = np.array([0.1, 1.0])
-    cut = LRSweep(lrs, {"A": np.array([1.0, np.nan])}, {"A": np.array([0.5, np.nan])},
-                  {"A": np.array([False, False])}, {"A": np.array([False, True])})
+    cut = LRSweep(lrs, [0], {"A": np.array([[1.0], [np.nan]])}, {"A": np.array([[0.5], [np.nan]])},
+                  {"A": np.array([[False], [False]])}, {"A": np.array([[False], [True]])})
     legend = [t.get_text() for t in plot_lr_sweep(cut).axes[0].get_legend().get_texts()]
     assert "| interrupted or not run" in legend and not cut.complete
 
 
 def test_sweep_plot_marks_divergence_only_when_there_is_some():
     lrs = np.array([0.1, 1.0])
-    calm = LRSweep(lrs, {"A": np.array([1.0, 2.0])}, {"A": np.array([0.5, 0.3])}, {"A": np.array([False, False])})
+    calm = LRSweep(lrs, [0, 1], {"A": np.array([[1.0, 1.1], [2.0, 2.1]])}, {"A": np.array([[0.5, 0.5], [0.3, 0.3]])},
+                   {"A": np.zeros((2, 2), bool)})
     legend = [t.get_text() for t in plot_lr_sweep(calm).axes[0].get_legend().get_texts()]
     assert "× diverged" not in legend
-    wild = LRSweep(lrs, {"A": np.array([1.0, np.inf])}, {"A": np.array([0.5, np.nan])}, {"A": np.array([False, True])})
+    wild = LRSweep(lrs, [0, 1], {"A": np.array([[1.0, 1.0], [np.inf, 2.0]])},
+                   {"A": np.array([[0.5, 0.5], [np.nan, 0.3]])}, {"A": np.array([[False, False], [True, False]])})
     legend = [t.get_text() for t in plot_lr_sweep(wild).axes[0].get_legend().get_texts()]
     assert "× diverged" in legend
 
@@ -72,28 +74,33 @@ def fake_probed(drift: float, interrupted: bool = False) -> History:
                       for _ in range(3)] for r in range(len(steps))])
     mean = drift * np.arange(5.0)[:, None, None] * np.ones((1, 3, 2))
     h = fake_history(False, interrupted)
-    h.probes = {"activations": ProbeRecords({"step": steps, "hist": hist, "mean": mean, "var": np.ones((5, 3, 2))},
-                                            {"layers": [2, 5, 8], "edges": ACTIVATION_EDGES.tolist()})}
+    records = {"step": steps, "hist": hist, "mean": mean, "var": np.ones((5, 3, 2)),
+               "pool_mean": np.zeros((5, 3, 2)), "pool_var": np.ones((5, 3, 2))}
+    positions = [[[0, 1, 1], [3, 0, 2]]] * 3
+    h.probes = {"activations": ProbeRecords(records, {"layers": [2, 5, 8], "edges": ACTIVATION_EDGES.tolist(),
+                                                      "positions": positions})}
     return h
 
 
 def test_distribution_grid_reads_layers_and_bins_from_the_records():
     from helpers.plots import plot_distributions
 
-    runs = {"A": fake_probed(0.0), "B": fake_probed(1.0, interrupted=True)}
-    fig = plot_distributions(runs, show=[2, 8])
-    assert [ax.get_title() for ax in fig.axes] == ["A, layer 2", "A, layer 8", "B (interrupted), layer 2",
-                                                   "B (interrupted), layer 8"]
+    runs = {"A": [fake_probed(0.0), fake_probed(0.5)], "B": fake_probed(1.0, interrupted=True)}
+    fig = plot_distributions(runs, layer=8)
+    assert len(fig.axes) == 4  # rows: networks, columns: seeds (B has one; its second cell stays empty)
+    assert fig.axes[0].get_title() == "A, seed 0\nlayer 8, unit (c, y, x) = (0, 1, 1)"
+    assert fig.axes[2].get_title().startswith("B (interrupted), seed 0")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["0", "10", "20", "30", "40"]
-    assert len(plot_distributions(runs).axes) == 6  # every recorded layer by default
 
 
 def test_drift_bars_one_group_per_recorded_layer():
     from helpers.plots import plot_drift
 
-    fig = plot_drift({"A": fake_probed(0.0), "B": fake_probed(2.0)})
+    fig = plot_drift({"A": fake_probed(0.0), "B": [fake_probed(2.0), fake_probed(4.0)]})
     heights = sorted(p.get_height() for p in fig.axes[0].patches)
-    assert heights == [0.0] * 3 + [2.0] * 3
+    assert heights == [0.0] * 3 + [3.0] * 3  # B: the median of its two seeds
+    pooled = plot_drift({"A": fake_probed(0.0), "B": fake_probed(2.0)}, pooled=True)
+    assert all(p.get_height() == 0.0 for p in pooled.axes[0].patches)
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["layer 2", "layer 5", "layer 8"]
 
 
@@ -102,7 +109,10 @@ def test_ics_plot_has_norm_and_cosine_rows_per_recorded_layer():
 
     h = fake_history(False)
     h.probes = {"ics": ProbeRecords({"step": np.arange(0, 40, 10), "grad_diff": np.ones((4, 2)),
-                                     "cosine": np.full((4, 2), 0.5)}, {"layers": [3, 7]})}
+                                     "g_norm": np.full((4, 2), 4.0), "cosine": np.full((4, 2), 0.5)},
+                                    {"layers": [3, 7]})}
     fig = plot_ics({"A": h})
     assert [ax.get_title() for ax in fig.axes[:2]] == ["layer 3", "layer 7"]
-    assert fig.axes[2].get_ylim() == (-1.05, 1.05)
+    assert fig.axes[4].get_ylim() == (-1.05, 1.05)
+    assert fig.axes[2].lines[0].get_ydata().tolist() == [0.25] * 4  # the relative row: ‖G − G′‖ / ‖G‖
+    assert all(ax.get_ylabel() for ax in fig.axes)

@@ -18,32 +18,46 @@ def test_recording_activations_does_not_change_training(cifar_dir, norm):
     assert all(np.array_equal(getattr(plain, k), getattr(probed, k)) for k in History.ARRAYS)
 
 
-def test_records_have_one_histogram_mean_and_variance_per_unit(cifar_dir):
+def test_records_follow_single_activations_at_fixed_positions(cifar_dir):
     probe = ActivationProbe([2, 5, 8], units=3, every=4)
     h = train(small(), probes=[probe], progress=False)
     rec = h.probes["activations"]
     assert rec["step"].tolist() == [0, 4, 8]
     assert rec["hist"].shape == (3, 3, 3, len(ACTIVATION_EDGES) - 1)
-    assert rec["mean"].shape == rec["var"].shape == (3, 3, 3)
-    # layer 2 of VGG-11 sees 16×16 maps: each unit's histogram counts batch × positions values
-    assert (rec["hist"][:, 0].sum(-1) == 32 * 16 * 16).all()
-    assert (rec["hist"][:, 2].sum(-1) == 32 * 2 * 2).all()
-    assert [len(c) for c in probe.channels] == [3, 3, 3]
+    for key in ("mean", "var", "pool_mean", "pool_var"):
+        assert rec[key].shape == (3, 3, 3)
+    assert (rec["hist"].sum(-1) == 32).all()  # one activation: one value per example of the batch
+    positions = rec.settings["positions"]
+    assert [len(p) for p in positions] == [3, 3, 3]
+    assert all(0 <= r < 16 and 0 <= c < 16 for _, r, c in positions[0])  # layer 2 of VGG-11: 16×16 maps
+    assert all(r < 2 and c < 2 for _, r, c in positions[2])
     assert train(small(), probes=[ActivationProbe([2, 5, 8], units=3, every=4)], progress=False).from_cache
+
+
+def test_bn_pins_its_channel_pools_but_not_its_single_activations(cifar_dir):
+    h = train(small(norm="batch", steps=12), probes=[ActivationProbe([2, 5], units=4, every=1)], progress=False)
+    rec = h.probes["activations"]
+    np.testing.assert_allclose(rec["pool_mean"], 0.0, atol=0.05)  # β barely moves from 0 in 12 steps
+    assert np.abs(rec["mean"]).max() > 0.2  # a single activation's batch mean is not pinned at β
+    single, pooled = distribution_drift(rec), distribution_drift(rec, pooled=True)
+    assert np.median(pooled) < 0.2 * np.median(single)
 
 
 def test_histogram_and_moments_match_numpy():
     probe = ActivationProbe([1], units=2, edges=np.linspace(-2, 2, 9))
-    probe.channels = [np.array([0, 2])]
+    probe._draws = [(np.array([0, 2]), np.array([[0.3, 0.6], [0.9, 0.1]]))]
     out = torch.randn(10, 3, 4, 4) * 1.5
     probe._record(0, None, None, out)
-    counts, mean, var = (t.numpy() for t in probe._stats[0])
-    for j, c in enumerate([0, 2]):
-        values = out[:, c].flatten().numpy()
+    assert probe.positions == [[[0, 1, 2], [2, 3, 0]]]
+    counts, mean, var, pool_mean, pool_var = (t.numpy() for t in probe._stats[0])
+    for j, (c, r, q) in enumerate(probe.positions[0]):
+        values = out[:, c, r, q].numpy()
         expected, _ = np.histogram(np.clip(values, -2, 2), bins=np.linspace(-2, 2, 9))
         np.testing.assert_array_equal(counts[j], expected)
         np.testing.assert_allclose(mean[j], values.mean(), rtol=1e-5)
         np.testing.assert_allclose(var[j], values.var(), rtol=1e-5)
+        np.testing.assert_allclose(pool_var[j], out[:, c].flatten().numpy().var(), rtol=1e-5)
+        np.testing.assert_allclose(pool_mean[j], out[:, c].flatten().numpy().mean(), atol=1e-6)
 
 
 def test_drift_is_zero_for_a_still_distribution_and_scale_free():

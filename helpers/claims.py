@@ -1,0 +1,139 @@
+"""Claims checked on a run's own numbers, over seeds, and reported in one table.
+
+Two kinds, kept apart:
+
+- **the paper's claims** (:meth:`Claims.paper`): what the paper says, turned into a test of one
+  number per seed and a rule over seeds ("in every seed", "in a majority", "of the median").
+  They are asserted in the ``laptop`` and ``paper`` profiles.
+- **our observations** (:meth:`Claims.observation`): what we found in our setup. They are
+  reported with how many seeds show them; only those stated "in every seed" are asserted,
+  and only where they held in every seed the profile runs.
+
+A claim is never made to pass: the rule is stated before the numbers are seen, and the table
+prints the number of each seed beside the verdict, so a reader sees how close each call was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+RULES = {
+    "every": "in every seed",
+    "majority": "in more than half of the seeds",
+    "median": "of the median over seeds",
+    "count": "reported: how many seeds",
+}
+
+
+@dataclass
+class Claim:
+    """One checked statement: ``values`` (one per seed) and whether each passes ``test``."""
+
+    kind: str  # "paper" or "observation"
+    text: str  # what we check, in our words
+    paper: str  # the paper's statement it stands for ("" for our own observations)
+    quantity: str  # what the numbers are
+    values: np.ndarray
+    passes: np.ndarray  # per seed
+    rule: str
+    median_passes: bool
+
+    def __repr__(self) -> str:
+        return f"<{self.kind}: {self.text}: {self.verdict}>"
+
+    @property
+    def count(self) -> str:
+        return f"{int(self.passes.sum())} of {len(self.passes)}"
+
+    @property
+    def holds(self) -> bool:
+        """Does the claim hold by its rule? (A "count" observation is a report: it always holds.)"""
+        if self.rule == "every":
+            return bool(self.passes.all())
+        if self.rule == "majority":
+            return bool(self.passes.sum() * 2 > len(self.passes))
+        if self.rule == "median":
+            return self.median_passes
+        return True
+
+    @property
+    def verdict(self) -> str:
+        if self.rule == "count":
+            return f"holds in {self.count}"
+        return ("holds" if self.holds else "FAILS") + f" ({self.count} seeds)"
+
+
+class Claims:
+    """A notebook's claims and observations; :meth:`report` prints them, :meth:`check` asserts."""
+
+    def __init__(self, seeds: Sequence[int] | None = None, fmt: str = "{:.3g}"):
+        self.seeds = list(seeds) if seeds is not None else None
+        self.fmt = fmt
+        self.claims: list[Claim] = []
+
+    def _add(self, kind: str, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
+             test: Callable[[float], bool], rule: str) -> Claim:
+        if rule not in RULES:
+            raise ValueError(f"unknown rule {rule!r}; choose one of: {', '.join(RULES)}")
+        values = np.atleast_1d(np.asarray(values, dtype=float))
+        if values.size == 0:
+            raise ValueError(f"no numbers for the claim {text!r}")
+        passes = np.array([bool(test(v)) for v in values])
+        claim = Claim(kind, text, paper, quantity, values, passes, rule, bool(test(float(np.median(values)))))
+        self.claims.append(claim)
+        return claim
+
+    def paper(self, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
+              test: Callable[[float], bool], rule: str = "every") -> Claim:
+        """A claim of the paper: ``test`` one number per seed, ``rule`` over seeds."""
+        if rule == "count":
+            raise ValueError("a claim of the paper needs a rule that can fail: every, majority or median")
+        return self._add("paper", text, paper, quantity, values, test, rule)
+
+    def observation(self, text: str, quantity: str, values: Sequence[float] | np.ndarray,
+                    test: Callable[[float], bool], rule: str = "count", expected: str = "") -> Claim:
+        """Something we found in our setup: ``rule="count"`` reports in how many seeds it holds;
+        ``rule="every"`` states it for every seed (and :meth:`check` asserts it)."""
+        if rule not in ("count", "every"):
+            raise ValueError("an observation is reported (rule='count') or stated for every seed (rule='every')")
+        return self._add("observation", text, expected, quantity, values, test, rule)
+
+    def table(self) -> str:
+        """The claims as text: kind, claim, the paper's statement, our number per seed, verdict."""
+        lines = []
+        for kind, title in (("paper", "THE PAPER'S CLAIMS"), ("observation", "OUR OBSERVATIONS")):
+            rows = [c for c in self.claims if c.kind == kind]
+            if not rows:
+                continue
+            lines.append(title + (f" (seeds {', '.join(map(str, self.seeds))})" if self.seeds else ""))
+            for c in rows:
+                numbers = ", ".join(self.fmt.format(v) for v in c.values)
+                lines.append(f"  {c.verdict:18s} {c.text}")
+                if c.paper:
+                    lines.append(f"  {'':18s}   {'paper' if kind == 'paper' else 'expected'}: {c.paper}")
+                lines.append(f"  {'':18s}   {c.quantity}, per seed: {numbers}   (rule: {RULES[c.rule]})")
+        return "\n".join(lines)
+
+    def report(self) -> None:
+        print(self.table())
+
+    def failures(self, paper: bool = True) -> list[Claim]:
+        """What :meth:`check` would assert on and fails: the paper's claims (when ``paper``) and the
+        observations stated for every seed."""
+        return [c for c in self.claims if (c.kind == "paper" and paper) or c.rule == "every"
+                if not c.holds]
+
+    def check(self, assert_claims: bool = True) -> None:
+        """Print the table and, when ``assert_claims`` (the ``laptop`` and ``paper`` profiles),
+        fail on any claim of the paper or any every-seed observation that does not hold."""
+        self.report()
+        if not assert_claims:
+            print("(not asserted in this profile: the runs are too short to mean much)")
+            return
+        failed = self.failures()
+        if failed:
+            raise AssertionError("these do not hold in this run: " + "; ".join(c.text for c in failed))
+        print("asserted: every claim of the paper, and every observation stated for every seed, holds")

@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+import torch
+
+from helpers import FunctionProbe, GradientICSProbe, LandscapeProbe, RunConfig, build_model, train
+from helpers import ensemble as ensemble_module
+from helpers.ensemble import build_ensemble, ensemble_task, train_ensemble
+from helpers.runs import History, load_run
+from helpers.train import fit, run_record
+
+# What train_ensemble promises over a few hundred steps where training is not chaotic: losses, weight
+# norms and step lengths to RTOL; gradients to GRAD_RTOL of their norm (BN's backward pass cancels
+# most of each gradient, so its rounding shows more).
+RTOL = 1e-5
+GRAD_RTOL = {"none": 1e-5, "batch": 1e-4}
+GRADIENT_KEYS = ("g_norm", "grad_norm", "grad_diff", "cosine")
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("BN_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("BN_DEVICE", "cpu")
+    return tmp_path / "runs"
+
+
+def dln(seed: int = 0, **overrides) -> RunConfig:
+    base = dict(model="dln", norm="none", lr=1e-4, steps=40, batch_size=64, train_size=64, test_size=64,
+                eval_every=10, seed=seed, data_seed=seed + 10)
+    return RunConfig(**{**base, **overrides})
+
+
+def probes() -> list:
+    return [GradientICSProbe([2, 13, 24], every=15), LandscapeProbe.paper("dln", every=20, points=4),
+            LandscapeProbe.paper("dln", every=20, points=4, unit_step=True)]
+
+
+def assert_same_run(single: History, member: History, grad_rtol: float) -> None:
+    """Equal up to float rounding. ``grad_diff``, a difference of two gradients that may nearly cancel,
+    is compared on the scale of the two gradients (‖G′‖ ≤ ‖G‖ + ‖G − G′‖ for the ICS probe)."""
+    assert member.steps.tolist() == single.steps.tolist() and member.eval_steps.tolist() == single.eval_steps.tolist()
+    np.testing.assert_allclose(member.train_loss, single.train_loss, rtol=RTOL)
+    np.testing.assert_allclose(member.test_loss, single.test_loss, rtol=RTOL)
+    assert member.probes.keys() == single.probes.keys()
+    for name, records in single.probes.items():
+        got = member.probes[name]
+        assert got.settings == records.settings and got.keys() == records.keys()
+        assert got["step"].tolist() == records["step"].tolist()
+        for key, expected in records.items():
+            assert got[key].shape == expected.shape, (name, key)
+            rtol = grad_rtol if key in GRADIENT_KEYS else RTOL
+            if key == "grad_diff":
+                other = records["grad_norm"] if "grad_norm" in records else expected
+                scale = np.reshape(records["g_norm"], (len(expected), -1)) + other
+                assert np.all(np.abs(got[key] - expected) <= rtol * scale), (name, key)
+            else:
+                np.testing.assert_allclose(got[key], expected, rtol=rtol, atol=rtol if key == "cosine" else 0)
+
+
+# Learning rates at which the loss falls by 5-25 % in 40 steps, yet a rounding difference does not grow
+# (at larger ones a 1-ulp change of one initial weight moves a single run's losses by more than RTOL).
+@pytest.mark.parametrize("norm, lr", [("none", 1e-4), ("batch", 1e-5)])
+def test_members_equal_their_single_runs_with_probe_records(runs_dir, norm, lr):
+    configs = [dln(seed, norm=norm, lr=lr) for seed in range(3)]
+    members = train_ensemble(configs, probes=probes(), cache=False, progress=False)
+    for config, member in zip(configs, members):
+        single = train(config, probes=probes(), cache=False, progress=False)
+        assert single.train_loss[-1] < 0.97 * single.train_loss[0]  # training moved: the test can see a wrong step
+        assert member.config == config and not member.diverged and member.finished
+        assert member.probes["ics"]["grad_diff"].shape == (3, 3)  # records × layers, as for a single run
+        assert_same_run(single, member, GRAD_RTOL[norm])
+
+
+@pytest.mark.parametrize("norm", ["none", "batch"])
+def test_ensemble_starts_from_each_members_single_model(norm):
+    seeds = [4, 0, 9]
+    ens = build_ensemble(norm, seeds)
+    assert ens.members == 3 and len(ens.layers) == 25 and ens.layer(25).weight.shape == (3, 10, 10)
+    x = torch.randn(32, 3, 10)
+    out = ens(x)
+    for k, seed in enumerate(seeds):
+        single = build_model("dln", norm, seed=seed)
+        assert all(torch.equal(ens.layer(i).weight[k], single.layer(i).weight) for i in range(1, 26))
+        expected = single(x[:, k]).detach()  # BN's reductions round differently: equal to float rounding
+        torch.testing.assert_close(out[:, k].detach(), expected, rtol=RTOL, atol=RTOL * float(expected.abs().max()))
+    if norm == "batch":
+        assert ens.layer(1).norm.weight.shape == (30,)  # one BatchNorm1d over E × features, member-major
+
+
+def test_a_diverging_member_is_cut_and_marked_while_the_others_finish():
+    configs = [dln(seed, lr=1e-3, steps=60) for seed in range(3)]
+    task = ensemble_task(configs, torch.device("cpu"))
+    task.train.x[:, 1] *= 30  # member 1's task is 900× steeper: at the shared learning rate it blows up
+    kwargs = dict(lr=1e-3, steps=60, batch_size=64, eval_every=10, progress=False)
+    a, b, c = fit(build_ensemble("none", [0, 1, 2]), task, **kwargs)
+    assert b.diverged and 1 < len(b.steps) < 60
+    assert not np.isfinite(b.train_loss[-1]) and np.all(np.isfinite(b.train_loss[:-1]))
+    assert b.eval_steps.max() < b.steps[-1] and b.final() == float("inf")
+    for member in (a, c):
+        assert not member.diverged and member.finished and len(member.steps) == 60
+        assert np.all(np.isfinite(member.train_loss)) and member.eval_steps.tolist() == [0, 10, 20, 30, 40, 50, 60]
+
+
+def test_the_run_stops_when_every_member_has_diverged():
+    configs = [dln(seed) for seed in range(2)]
+    model = build_ensemble("none", [0, 1])
+    with torch.no_grad():
+        model.layer(3).weight.fill_(float("nan"))
+    histories = fit(model, ensemble_task(configs, torch.device("cpu")), lr=1e-4, steps=100, batch_size=64,
+                    progress=False)
+    assert all(h.diverged and len(h.steps) == 1 and h.planned_steps == 100 for h in histories)
+
+
+def test_each_member_is_cached_on_its_own_and_only_missing_members_train(runs_dir, monkeypatch):
+    trained = []
+    real_fit = ensemble_module.fit
+
+    def counting_fit(model, task, **kwargs):
+        trained.append(model.members)
+        return real_fit(model, task, **kwargs)
+
+    monkeypatch.setattr(ensemble_module, "fit", counting_fit)
+    first = train_ensemble([dln(0), dln(1)], progress=False)
+    again = train_ensemble([dln(0), dln(1)], progress=False)
+    assert trained == [2] and all(h.from_cache for h in again)
+    assert all(np.array_equal(a.train_loss, b.train_loss) for a, b in zip(first, again))
+    mixed = train_ensemble([dln(1), dln(2)], progress=False)
+    assert trained == [2, 1] and [h.from_cache for h in mixed] == [True, False]
+    assert mixed[1].config == dln(2) and mixed[1].record["batched"] is True
+    # a batched result equals the single run only to a tolerance: it never stands in for one
+    assert load_run(run_record(dln(2), (), torch.device("cpu"))) is None
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(lr=1e-3), "differ in lr"),
+    (dict(model="vgg11", batch_size=32, train_size=250), "DLN runs only"),
+])
+def test_configurations_that_cannot_share_an_ensemble_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        train_ensemble([dln(0), dln(1, **change)], cache=False, progress=False)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(norm="noisy_batch"), "supports the norms none, batch only"),
+    (dict(batch_size=16), "full-batch"),
+])
+def test_unsupported_norms_and_mini_batches_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        train_ensemble([dln(0, **change), dln(1, **change)], cache=False, progress=False)
+    if "norm" in change:
+        with pytest.raises(ValueError, match=message):
+            build_ensemble(change["norm"], [0, 1])
+
+
+def test_a_probe_record_without_a_member_axis_is_refused_on_an_ensemble():
+    configs = [dln(seed) for seed in range(2)]
+    probe = FunctionProbe("scalar", after=lambda ctx: {"loss": 1.0})
+    with pytest.raises(ValueError, match="leading member axis"):
+        fit(build_ensemble("none", [0, 1]), ensemble_task(configs, torch.device("cpu")), lr=1e-4, steps=2,
+            batch_size=64, probes=[probe], progress=False)
+
+
+def test_ics_probe_records_the_norm_of_the_training_gradient(runs_dir):
+    layers = [2, 13]
+    grads = FunctionProbe("grads", every=5, after=lambda ctx: {
+        "norm": np.array([float(ctx.model.layer(i).weight.grad.norm()) for i in layers])})
+    h = train(dln(0, norm="batch", steps=10), probes=[GradientICSProbe(layers, every=5), grads], cache=False,
+              progress=False)
+    assert h.probes["ics"]["g_norm"].shape == (2, 2)
+    np.testing.assert_allclose(h.probes["ics"]["g_norm"], h.probes["grads"]["norm"], rtol=1e-6)
