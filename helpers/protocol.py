@@ -39,9 +39,9 @@ CHANCE_LOSS = math.log(10)  # cross-entropy of a uniform guess over CIFAR-10's 1
 TRAINS_MARGIN = 0.2  # ours: a run "trains" when its final loss ends this far below chance
 
 # --- where probes look -------------------------------------------------------------------------
-# VGG-16: the layers of the paper's Fig. 2. Other VGGs (ours): the second, a middle and the
-# deepest conv layer. DLN (ours; the paper does not say which layers its Fig. 3 shows): three
-# layers spread over the 25.
+# Ours (the paper's figures show a lower and a deeper layer; we do not pin which): VGG-16 2, 9 and
+# 13; other VGGs: the second, a middle and the deepest conv layer. DLN (the paper does not say
+# which layers its Fig. 3 shows): three layers spread over the 25.
 PROBED_LAYERS = {"vgg16": (2, 9, 13), "vgg11": (2, 5, 8), "dln": (5, 13, 21)}
 
 

@@ -88,9 +88,10 @@ class CtrlC(Probe):
 
 
 def test_one_ctrl_c_stops_the_whole_grid_and_returns_what_finished(cifar_dir, capsys):
-    runs = train_grid(small(steps=6), [0.01, 0.05], probes=[CtrlC(run=2, step=3)], progress=False)
+    runs = train_grid(small(steps=6), [0.01, 0.05], probes=[CtrlC(run=3, step=3)], seeds=[0, 1], progress=False)
     assert list(runs) == [("Standard", 0.01), ("Standard", 0.05)]
-    assert runs["Standard", 0.01].finished and runs["Standard", 0.05].interrupted
+    assert all(h.finished for h in runs["Standard", 0.01])
+    assert runs["Standard", 0.05][0].interrupted and len(runs["Standard", 0.05]) == 1  # seed 1 never started
     assert "2 not started" in capsys.readouterr().out
 
 
@@ -104,11 +105,11 @@ def test_an_interrupted_sweep_marks_what_is_missing(cifar_dir, monkeypatch):
         return train(config, **kwargs)
 
     monkeypatch.setattr(experiments, "train", train_until_ctrl_c)
-    sweep = lr_sweep(small(steps=4), [0.01, 0.05], progress=False)
+    sweep = lr_sweep(small(steps=4), [0.01, 0.05], seeds=[0, 1], progress=False)
     assert not sweep.complete
-    assert sweep.interrupted["Standard"].tolist() == [False, False]
-    assert sweep.interrupted["BN"].tolist() == [True, True] and np.isnan(sweep.final_loss["BN"]).all()
-    assert not sweep.diverged["BN"].any() and np.isnan(sweep.largest_trainable_lr("BN"))
+    assert sweep.interrupted["Standard"].tolist() == [[False, False], [True, True]]  # lrs × seeds
+    assert sweep.interrupted["BN"].all() and np.isnan(sweep.final_loss["BN"]).all()
+    assert not sweep.diverged["BN"].any() and np.isnan(sweep.largest_trainable_lr("BN")).all()
 
 
 class Hooked(Probe):
