@@ -67,8 +67,11 @@ def train_seeds(base: RunConfig, seeds: Sequence[int] | None = None, probes: Seq
                 progress: Progress = True) -> list[History]:
     """``base`` trained once per seed (the profile's by default): one History per seed, in order.
     DLN instances train together as one batched ensemble; VGG seeds one after another."""
-    configs = seed_configs(base, seeds)
-    if base.model == "dln":
+    return _train_configs(seed_configs(base, seeds), probes, progress)
+
+
+def _train_configs(configs: list[RunConfig], probes: Sequence[Probe], progress: Progress) -> list[History]:
+    if configs[0].model == "dln":
         return train_ensemble(configs, probes=probes, progress=progress)
     return list(train_runs(dict(enumerate(configs)), probes, progress).values())
 
@@ -120,12 +123,13 @@ def _train_each(configs: Mapping[K, RunConfig], seeds: Sequence[int] | None, pro
     """Every configuration over the seeds; stops at the first interrupted one (see :func:`train_runs`)."""
     runs: dict[K, list[History]] = {}
     for key, config in configs.items():
+        per_seed = seed_configs(config, seeds)
         try:
-            runs[key] = train_seeds(config, seeds, probes, progress)
+            runs[key] = _train_configs(per_seed, probes, progress)
         except KeyboardInterrupt:
             print(f"interrupted before {key!r} could start; returning the {len(runs)} finished")
             break
-        if any(h.interrupted for h in runs[key]) or len(runs[key]) < len(seed_configs(config, seeds)):
+        if any(h.interrupted for h in runs[key]) or len(runs[key]) < len(per_seed):
             print(f"interrupted during {key!r}: returning what was finished; {len(configs) - len(runs)} not started")
             break
     return runs
