@@ -24,17 +24,18 @@ from torch import nn
 
 from .config import RunConfig
 from .data import TensorData
+from .lp_norm import LpNorm
 from .models import DeepLinearNet, LayeredNet, build_model
 from .probes import Probe
 from .profiles import pick_device
 from .runs import History, load_run, save_run
 from .train import Progress, Task, _cacheable, fit, make_task, run_record
 
-ENSEMBLE_NORMS = ("none", "batch")
+ENSEMBLE_NORMS = ("none", "batch", "l1", "l2", "linf")
 
 
 class EnsembleLinearLayer(nn.Module):
-    """Layer k of every member: bias-free weights [E, out, in], then a per-member BatchNorm or nothing.
+    """Layer k of every member: bias-free weights [E, out, in], then a per-member BatchNorm (or ℓp norm) or nothing.
 
     Input and output are [n, E, features]. The product is taken as W xᵀ, member by member
     (``torch.bmm`` on [E, features, n]): with the samples as the long, contiguous dimension it
@@ -85,11 +86,15 @@ def _stacked_norm(norms: Sequence[nn.Module]) -> nn.Module:
     first = norms[0]
     if isinstance(first, nn.Identity):
         return nn.Identity()
-    if type(first) is not nn.BatchNorm1d:
+    if type(first) is nn.BatchNorm1d:
+        stacked = nn.BatchNorm1d(first.num_features * len(norms), eps=first.eps, momentum=first.momentum,
+                                 affine=first.affine, track_running_stats=first.track_running_stats)
+    elif type(first) is LpNorm:  # works per channel over all other dimensions, like BatchNorm1d
+        stacked = LpNorm(first.num_features * len(norms), first.p, eps=first.eps, momentum=first.momentum,
+                         center_first=first.center_first)
+    else:
         raise ValueError(f"an ensemble supports the norms {', '.join(ENSEMBLE_NORMS)} only, "
                          f"not {type(first).__name__}")
-    stacked = nn.BatchNorm1d(first.num_features * len(norms), eps=first.eps, momentum=first.momentum,
-                             affine=first.affine, track_running_stats=first.track_running_stats)
     with torch.no_grad():
         for name, tensor in [*stacked.named_parameters(), *stacked.named_buffers()]:
             parts = [getattr(norm, name) for norm in norms]

@@ -76,9 +76,9 @@ def _train_configs(configs: list[RunConfig], probes: Sequence[Probe], progress: 
     return list(train_runs(dict(enumerate(configs)), probes, progress).values())
 
 
-def activation_probe(model: str) -> ActivationProbe:
+def activation_probe(model: str, every: int = 10) -> ActivationProbe:
     """Notebook 03's probe: 4 single activations of each probed layer, every 10 steps."""
-    return ActivationProbe(probed_layers(model), units=4, every=10)
+    return ActivationProbe(probed_layers(model), units=4, every=every)
 
 
 def ics_probe(model: str, profile: Profile | None = None) -> GradientICSProbe:

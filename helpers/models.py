@@ -137,7 +137,8 @@ class DeepLinearNet(LayeredNet):
         super().__init__()
         dims = [in_dim] + [width] * (depth - 1) + [out_dim]
         self.layers = nn.ModuleList(
-            LinearLayer(dims[i], dims[i + 1], norm if i < depth - 1 else "none", bias=False, **norm_options)
+            LinearLayer(dims[i], dims[i + 1], norm, bias=False, **norm_options) if i < depth - 1
+            else LinearLayer(dims[i], dims[i + 1], "none", bias=False)  # the last layer: no norm, so no options
             for i in range(depth)
         )
 

@@ -13,12 +13,14 @@ conv/linear layer redundant, so models leave that bias out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
 from .batchnorm import ScratchBatchNorm
+from .lp_norm import LpNorm
 from .noise import ActivationNoise
 
 NormFactory = Callable[..., nn.Module]
@@ -91,3 +93,16 @@ def _noise_only(num_features: int, dim: int, draw: str = "channel", spread: str 
                 strength: float = 1.0) -> nn.Module:
     """The same noise without BN: the paper's control, Standard + noise."""
     return ActivationNoise(num_features, draw, spread, strength)
+
+
+def _lp_norm(p: float) -> NormFactory:
+    def factory(num_features: int, dim: int, eps: float = 1e-5, momentum: float = 0.1,
+                center_first: bool = False) -> nn.Module:
+        return LpNorm(num_features, p, eps=eps, momentum=momentum, center_first=center_first)
+    factory.__doc__ = f"BN with the standard deviation replaced by the average ℓ{p:g} norm (the paper's Sec. 3.3)."
+    return factory
+
+
+# The paper's ℓp normalizations (helpers/lp_norm.py); center_first=True is the other published order.
+for _name, _p in (("l1", 1.0), ("l2", 2.0), ("linf", math.inf)):
+    register_norm(_name, absorbs_bias=True)(_lp_norm(_p))

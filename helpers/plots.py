@@ -115,6 +115,27 @@ def plot_histograms(panels: Mapping[str, np.ndarray], labels: Sequence[str], bin
     return fig
 
 
+def plot_normalized_channels(panels: Mapping[str, np.ndarray], bins: int = 60) -> plt.Figure:
+    """One panel per normalization: the histograms of a few channels' normalized values (``panels``
+    maps a name to an (m, channels) array), each with its variance, over a standard normal curve.
+    Every panel shares the x-axis, so a layer that does not give unit variance shows it."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.2), sharex=True, squeeze=False)
+    values = np.concatenate([np.asarray(v).ravel() for v in panels.values()])
+    edges = np.linspace(*np.percentile(values, [0.5, 99.5]), bins + 1)
+    grid = np.linspace(edges[0], edges[-1], 200)
+    for ax, (title, channels) in zip(axes[0], panels.items()):
+        for k in range(channels.shape[1]):
+            ax.hist(channels[:, k], bins=edges, density=True, histtype="step", lw=1.2, color=f"C{k}",
+                    label=f"channel {k}: var {channels[:, k].var():.2f}")
+        ax.plot(grid, np.exp(-grid**2 / 2) / np.sqrt(2 * np.pi), color="0.3", ls="--", lw=1, label="N(0, 1)")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("normalized value")
+        ax.legend(fontsize=7, loc="upper right")
+    axes[0, 0].set_ylabel("density")
+    fig.tight_layout()
+    return fig
+
+
 def plot_affine(x_hat: np.ndarray, gamma: float, beta: float, xlim: tuple[float, float] = (-8, 8)) -> plt.Figure:
     """The histogram of γ·x̂ + β on fixed axes, so moving γ and β visibly stretches and shifts it."""
     fig, ax = plt.subplots(figsize=(7, 3))
@@ -252,23 +273,25 @@ def plot_distributions(runs: RunsBySeed, layer: int | None = None, unit: int = 0
     return fig
 
 
-def plot_drift(runs: RunsBySeed, probe: str = "activations", pooled: bool = False) -> plt.Figure:
+def plot_drift(runs: RunsBySeed, probe: str = "activations", pooled: bool = False, relative: bool = True,
+               ) -> plt.Figure:
     """Grouped bars: per recorded layer and network, the median over seeds of the median
     :func:`~helpers.summaries.distribution_drift` over units; each seed as a dot. ``pooled``: the
-    drift of the units' whole channels (the contrast) instead of the single activations."""
+    drift of the units' whole channels (the contrast) instead of the single activations;
+    ``relative=False``: in the activations' own units rather than relative to their spread."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     layers = seeds_of(next(iter(runs.values())))[0].probes[probe].settings["layers"]
     width = 0.8 / len(runs)
     for k, (name, value) in enumerate(runs.items()):
         hs = seeds_of(value)
-        per_seed = np.stack([np.median(distribution_drift(h.probes[probe], pooled), axis=1) for h in hs])
+        per_seed = np.stack([np.median(distribution_drift(h.probes[probe], pooled, relative), axis=1) for h in hs])
         x = np.arange(len(layers)) + (k - (len(runs) - 1) / 2) * width
         ax.bar(x, np.median(per_seed, axis=0), width, label=seeds_label(name, hs), color=f"C{k}", alpha=0.8)
         for row in per_seed:
             ax.plot(x, row, "k.", ms=4)
     ax.set_xticks(range(len(layers)))
     ax.set_xticklabels([f"layer {i}" for i in layers])
-    what = "whole channels" if pooled else "single activations"
+    what = ("whole channels" if pooled else "single activations") + ("" if relative else ", own units")
     ax.set_ylabel(f"drift between records, {what}\n(median over units; log scale)", fontsize=9)
     ax.set_yscale("log")
     ax.legend(fontsize=7, title="bars: median over seeds; dots: each seed", title_fontsize=7)

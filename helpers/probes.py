@@ -270,10 +270,10 @@ class ActivationProbe(Probe):
         out = output.detach().float()
         units = torch.as_tensor(self._place(k, out.shape), device=out.device)
         if out.dim() == 4:
-            values = out[:, units[:, 0], units[:, 1], units[:, 2]].T  # (units, batch)
+            values = out[:, units[:, 0], units[:, 1], units[:, 2]].T.contiguous()  # (units, batch)
             pooled = out.index_select(1, units[:, 0]).transpose(0, 1).reshape(len(units), -1)
         else:
-            values = pooled = out[:, units[:, 0]].T
+            values = pooled = out[:, units[:, 0]].T.contiguous()
         edges = torch.as_tensor(self.edges, dtype=values.dtype, device=values.device)
         slots = len(edges) + 1  # bins, plus one slot below and one above the edges
         index = torch.bucketize(values, edges) + slots * torch.arange(len(units), device=values.device)[:, None]

@@ -35,6 +35,8 @@ class Profile:
     sweep_lrs: tuple[float, ...]  # learning rates of notebook 02's sweep, each over all seeds
     landscape_probes: int  # landscape probes per run (VGG and DLN)
     ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100)
+    lp_steps: int  # steps of notebook 06's VGG runs (five networks at two learning rates)
+    lp_dln_steps: int  # steps of notebook 06's DLN runs (five networks)
     summary: str
 
 
@@ -55,6 +57,8 @@ PROFILES: dict[str, Profile] = {
         sweep_lrs=(0.1, 0.5),
         landscape_probes=5,
         ics_probes=5,
+        lp_steps=10,
+        lp_dln_steps=100,
         summary="smoke test: seconds per notebook, numbers too small to mean much",
     ),
     "laptop": Profile(
@@ -73,6 +77,8 @@ PROFILES: dict[str, Profile] = {
         sweep_lrs=(0.1, 0.2, 0.5, 1.0),  # around where the networks stop training
         landscape_probes=20,
         ics_probes=10,
+        lp_steps=200,  # ours: half of `steps`, so that notebook 06's 30 VGG runs fit in its minutes
+        lp_dln_steps=1_000,  # ours: a fifth of `dln_steps`, for the same reason
         summary="a few minutes per notebook on a laptop CPU",
     ),
     "paper": Profile(
@@ -91,6 +97,8 @@ PROFILES: dict[str, Profile] = {
         sweep_lrs=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
         landscape_probes=40,
         ics_probes=150,
+        lp_steps=15_000,
+        lp_dln_steps=10_000,
         summary="the paper's protocol; meant for a GPU",
     ),
 }

@@ -15,9 +15,11 @@ DLN_LR = 1e-6  # the paper's deep-linear-network learning rate (full-batch gradi
 LR_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # ours: a 1-2-5 grid holding the paper's two
 
 # --- networks -----------------------------------------------------------------------------------
-# Display name -> normalization (a name in helpers.norms.NORMS). The first two are the paper's
-# Standard and +BN networks, the last two its Fig. 2 noisy BN and the control it describes.
-NETWORKS = {"Standard": "none", "BN": "batch", "noisy BN": "noisy_batch", "Standard + noise": "noise"}
+# Display name -> normalization (a name in helpers.norms.NORMS): the paper's Standard and +BN
+# networks, its Fig. 2 noisy BN and the control it describes, and its Sec. 3.3 ℓp normalizations.
+NETWORKS = {"Standard": "none", "BN": "batch", "noisy BN": "noisy_batch", "Standard + noise": "noise",
+            "ℓ1": "l1", "ℓ2": "l2", "ℓ∞": "linf"}
+LP_NETWORKS = ("Standard", "BN", "ℓ1", "ℓ2", "ℓ∞")  # notebook 06's five
 
 
 def networks(*labels: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from .protocol import PLATEAU_DROP, PLATEAU_WINDOW
 from .runs import History
 
 
-def distribution_drift(records: Mapping[str, np.ndarray], pooled: bool = False) -> np.ndarray:
+def distribution_drift(records: Mapping[str, np.ndarray], pooled: bool = False, relative: bool = True) -> np.ndarray:
     """How much each recorded unit's distribution moves between consecutive records, (layers, units).
 
     For each unit: the average over consecutive records of |Δ mean| + |Δ standard deviation|,
@@ -24,14 +24,15 @@ def distribution_drift(records: Mapping[str, np.ndarray], pooled: bool = False) 
     are small, with BN about 1) compare on equal terms. 0 means a perfectly stable distribution.
 
     ``pooled``: the drift of the units' whole channels instead (the activation probe's contrast,
-    pinned by construction under BN in training mode).
+    pinned by construction under BN in training mode). ``relative=False``: not divided by the
+    spread, in the activations' own units, which is the shift a histogram on fixed axes shows.
     """
     prefix = "pool_" if pooled else ""
     mean, std = records[prefix + "mean"], np.sqrt(records[prefix + "var"])
     if len(mean) < 2:
         raise ValueError("need at least two records to measure drift")
     change = np.abs(np.diff(mean, axis=0)) + np.abs(np.diff(std, axis=0))
-    return change.mean(0) / std.mean(0)
+    return change.mean(0) / std.mean(0) if relative else change.mean(0)
 
 
 def plateau_end(history: History, drop: float = PLATEAU_DROP, window: int = PLATEAU_WINDOW) -> int:

@@ -22,6 +22,7 @@ from .config import RunConfig
 from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves, seeds_of
 from .probes import ActivationProbe
 from .protocol import network_label
+from .protocol import networks as protocol_networks
 from .runs import History
 from .summaries import step_curves
 from .train import train
@@ -63,7 +64,8 @@ class _TrainingPanel:
 
 
 class LearningRateExplorer(_TrainingPanel):
-    """A log-scale learning-rate slider, a BatchNorm checkbox and a Train button.
+    """A log-scale learning-rate slider, a BatchNorm checkbox (or, given ``networks``, a menu of
+    networks by label) and a Train button.
 
     Each click trains one run of ``base`` at the chosen settings (through the run cache, so
     going back to a value is instant) and redraws it over the reference runs. A run that
@@ -71,18 +73,25 @@ class LearningRateExplorer(_TrainingPanel):
     """
 
     def __init__(self, base: RunConfig, reference: Mapping[str, History | Sequence[History]] | None = None,
-                 metrics: Sequence[str] = ("train_loss", "test_acc"), log10_range: tuple[float, float] = (-3, 1)):
+                 metrics: Sequence[str] = ("train_loss", "test_acc"), log10_range: tuple[float, float] = (-3, 1),
+                 networks: Sequence[str] | None = None):
         self.base, self.metrics = base, tuple(metrics)
         self.runs: dict[str, History | Sequence[History]] = dict(reference or {})
         self.slider = widgets.FloatLogSlider(value=base.lr, base=10, min=log10_range[0], max=log10_range[1],
                                              step=0.05, description="learning rate", readout_format=".3g",
                                              continuous_update=False, style=LAYOUT)
-        self.batchnorm = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm", style=LAYOUT)
-        super().__init__([self.slider, self.batchnorm])
+        if networks:
+            choices = list(protocol_networks(*networks).items())  # (label, norm): the menu shows labels
+            start = base.norm if base.norm in dict(choices).values() else choices[0][1]
+            self.choice = widgets.Dropdown(options=choices, value=start, description="network", style=LAYOUT)
+        else:
+            self.choice = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm", style=LAYOUT)
+        super().__init__([self.slider, self.choice])
 
     def selected_config(self) -> RunConfig:
-        norm = "batch" if self.batchnorm.value else "none"
-        options = self.base.norm_options if norm == self.base.norm else {}  # BN's options mean nothing to "none"
+        value = self.choice.value
+        norm = value if isinstance(value, str) else "batch" if value else "none"
+        options = self.base.norm_options if norm == self.base.norm else {}  # one norm's options mean nothing to another
         return replace(self.base, lr=float(self.slider.value), norm=norm, norm_options=options)
 
     def train_selected(self) -> History:

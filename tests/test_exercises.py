@@ -1,7 +1,8 @@
+import pytest
 import torch
 
 from helpers.batchnorm import batchnorm_backward, batchnorm_forward
-from helpers.exercises import check_batchnorm_backward, check_batchnorm_forward
+from helpers.exercises import check_batchnorm_backward, check_batchnorm_forward, check_lp_norm_forward
 
 
 def _axes(x):
@@ -103,3 +104,42 @@ def test_wrong_shape_and_exceptions_are_reported_not_raised():
         raise TypeError("oops")
 
     assert "raised TypeError: oops" in str(check_batchnorm_forward(broken))
+
+
+def lp_forward_variant(center_first=False, average=True, eps_on=True, per_channel=True, subtract_mean=True):
+    """A student's ℓp forward pass with one typical mistake switched on."""
+
+    def forward(y, gamma, beta, p, eps):
+        dims = (0, *range(2, y.dim())) if per_channel else tuple(range(y.dim()))
+        shape = (1, -1) + (1,) * (y.dim() - 2)
+        mu = y.mean(dims, keepdim=True)
+        u = (y - mu) if center_first else y
+        s = torch.linalg.vector_norm(u, p, dims, keepdim=True)
+        if average and p != float("inf"):
+            s = s / (u.numel() / (y.shape[1] if per_channel else 1)) ** (1 / p)
+        out = (y - mu if subtract_mean else y) / (s + (eps if eps_on else 0.0))
+        return gamma.view(shape) * out + beta.view(shape)
+
+    return forward
+
+
+def test_lp_reference_passes_and_an_unfinished_one_says_not_implemented():
+    assert check_lp_norm_forward(lp_forward_variant()).passed
+
+    def todo(y, gamma, beta, p, eps):
+        raise NotImplementedError
+
+    report = check_lp_norm_forward(todo)
+    assert report.not_implemented and not report.passed and "not implemented yet" in str(report)
+
+
+@pytest.mark.parametrize("mistake, named", [
+    (dict(center_first=True), "after subtracting the mean"),
+    (dict(average=False), "not its average"),
+    (dict(eps_on=False), "leaves out ε"),
+    (dict(per_channel=False), "one per channel"),
+    (dict(subtract_mean=False), "does not subtract the mean"),
+])
+def test_lp_mistakes_are_named(mistake, named):
+    report = check_lp_norm_forward(lp_forward_variant(**mistake))
+    assert not report.passed and any(named in problem for problem in report.problems), report.problems

@@ -116,3 +116,16 @@ def test_ics_plot_has_norm_and_cosine_rows_per_recorded_layer():
     assert fig.axes[4].get_ylim() == (-1.05, 1.05)
     assert fig.axes[2].lines[0].get_ydata().tolist() == [0.25] * 4  # the relative row: ‖G − G′‖ / ‖G‖
     assert all(ax.get_ylabel() for ax in fig.axes)
+
+
+def test_normalized_channels_one_panel_per_layer_with_each_channels_variance():
+    from helpers.plots import plot_normalized_channels
+
+    rng = np.random.default_rng(0)
+    panels = {"BN": rng.standard_normal((500, 2)), "ℓ∞": 0.2 * rng.standard_normal((500, 2))}
+    fig = plot_normalized_channels(panels)
+    assert [ax.get_title() for ax in fig.axes] == ["BN", "ℓ∞"]
+    labels = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert labels[:2] == [f"channel {k}: var {panels['ℓ∞'][:, k].var():.2f}" for k in range(2)]
+    assert labels[-1] == "N(0, 1)"
+    assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()  # shared axes: scales compare at a glance

@@ -67,5 +67,9 @@ def test_drift_is_zero_for_a_still_distribution_and_scale_free():
     np.testing.assert_allclose(distribution_drift(moving), 1.0)
     scaled = {"mean": moving["mean"] * 10, "var": moving["var"] * 100}
     np.testing.assert_allclose(distribution_drift(scaled), distribution_drift(moving))
+    # in the activations' own units the same motion, ten times as large, drifts ten times as much
+    raw_moving, raw_scaled = (distribution_drift(r, relative=False) for r in (moving, scaled))
+    np.testing.assert_allclose(raw_scaled, 10 * raw_moving)
+    np.testing.assert_allclose(raw_moving, 1.0)
     with pytest.raises(ValueError, match="two records"):
         distribution_drift({"mean": np.ones((1, 1, 1)), "var": np.ones((1, 1, 1))})

@@ -24,11 +24,12 @@ def test_paper_profile_follows_the_paper():
     p = PROFILES["paper"]
     assert (p.train_size, p.test_size, p.batch_size, p.steps) == (50_000, 10_000, 128, 15_000)
     assert p.dln_steps == 10_000
+    assert (p.lp_steps, p.lp_dln_steps) == (p.steps, p.dln_steps)  # notebook 06 shortens runs below paper only
 
 
 def test_profiles_grow_from_ci_to_paper():
     ci, laptop, paper = PROFILES["ci"], PROFILES["laptop"], PROFILES["paper"]
-    for field in ("train_size", "steps", "width", "dln_steps"):
+    for field in ("train_size", "steps", "width", "dln_steps", "lp_steps", "lp_dln_steps"):
         assert getattr(ci, field) <= getattr(laptop, field) <= getattr(paper, field)
 
 

@@ -14,13 +14,23 @@ from .test_train import small  # noqa: E402
 
 def test_learning_rate_explorer_trains_the_selected_run(cifar_dir):
     explorer = LearningRateExplorer(small(norm="batch", norm_options={"momentum": 0.2}))
-    explorer.slider.value, explorer.batchnorm.value = 0.02, False
+    explorer.slider.value, explorer.choice.value = 0.02, False
     explorer.button.click()
     (label, history), = explorer.runs.items()
     assert label == "Standard, lr 0.02"
     assert history.config.norm == "none" and history.config.norm_options == {}
-    explorer.batchnorm.value = True
+    explorer.choice.value = True
     assert explorer.train_selected().config.norm_options == {"momentum": 0.2}
+
+
+def test_learning_rate_explorer_offers_a_menu_of_networks_by_label(cifar_dir):
+    explorer = LearningRateExplorer(small(norm="l1"), networks=("Standard", "BN", "ℓ1", "ℓ∞"))
+    assert [label for label, _ in explorer.choice.options] == ["Standard", "BN", "ℓ1", "ℓ∞"]
+    assert explorer.choice.value == "l1"
+    explorer.choice.value, explorer.slider.value = "linf", 0.05
+    explorer.button.click()
+    (label, history), = explorer.runs.items()
+    assert label == "ℓ∞, lr 0.05" and history.config.norm == "linf"
 
 
 def test_noise_explorer_trains_noisy_bn_at_the_chosen_strength(cifar_dir):
