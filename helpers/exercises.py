@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .lp_norm import lp_norm_reference, lp_scale
+
 MOMENTUM, EPS = 0.1, 1e-5
 
 
@@ -104,6 +106,21 @@ def _max_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max())
 
 
+def _output_problem(out, expected: torch.Tensor, reference: str,
+                    wrong_outputs: Callable[..., dict[str, torch.Tensor]], *args) -> str | None:
+    """None if ``out`` matches ``expected``; else what is wrong: its shape, the typical mistake whose
+    output it matches (``wrong_outputs(*args)`` maps a message to what that mistake produces, and is
+    computed only on a mismatch), or the largest error against ``reference``."""
+    if not isinstance(out, torch.Tensor) or out.shape != expected.shape:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return f"wrong output shape {got}, expected {tuple(expected.shape)}"
+    if torch.allclose(out, expected, rtol=1e-6, atol=1e-8):
+        return None
+    named = [msg for msg, wrong in wrong_outputs(*args).items()
+             if wrong.shape == out.shape and torch.allclose(out, wrong, rtol=1e-6, atol=1e-8)]
+    return named[0] if named else f"output differs from {reference} (largest error {_max_err(out, expected):.3g})"
+
+
 def check_batchnorm_forward(batchnorm_forward: Callable) -> CheckReport:
     """Check ``batchnorm_forward(x, gamma, beta, running_mean, running_var, training=, momentum=, eps=)``
     -> ``(out, cache)`` against PyTorch, in both modes, for (N, C) and (N, C, H, W) inputs."""
@@ -124,18 +141,13 @@ def check_batchnorm_forward(batchnorm_forward: Callable) -> CheckReport:
             if not (isinstance(result, tuple) and len(result) == 2):
                 report.problems.append(f"{mode}: should return a pair (out, cache), got {type(result).__name__}")
                 continue
-            out = result[0]
             ref_rm, ref_rv = case["running_mean"].clone(), case["running_var"].clone()
             ref = F.batch_norm(case["x"], ref_rm, ref_rv, case["gamma"], case["beta"], training, MOMENTUM, EPS)
-            if not isinstance(out, torch.Tensor) or out.shape != ref.shape:
-                got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                report.problems.append(f"{mode}, {dims}: wrong output shape {got}, expected {tuple(ref.shape)}")
-                continue
-            if not torch.allclose(out, ref, rtol=1e-6, atol=1e-8):
-                named = [msg for msg, wrong in _wrong_outputs(case, training).items()
-                         if torch.allclose(out, wrong, rtol=1e-6, atol=1e-8)]
-                generic = f"output differs from PyTorch's BatchNorm (largest error {_max_err(out, ref):.3g})"
-                report.problems.append(f"{mode}, {dims}: {named[0] if named else generic}")
+            problem = _output_problem(result[0], ref, "PyTorch's BatchNorm", _wrong_outputs, case, training)
+            if problem is not None:
+                report.problems.append(f"{mode}, {dims}: {problem}")
+                if problem.startswith("wrong output shape"):
+                    continue
             stats = _running_stat_problems(case, rm, rv, ref_rm, ref_rv, training)
             report.problems.extend(f"{mode}, {dims}: {p}" for p in stats)
     report.problems = list(dict.fromkeys(report.problems))  # each distinct message once
@@ -228,8 +240,6 @@ def _lp_cases(seed: int = 2) -> list[torch.Tensor]:
 
 def _lp_wrong_outputs(y, gamma, beta, p) -> dict[str, torch.Tensor]:
     """What typical mistakes in an ℓp layer produce, to recognise them by their output."""
-    from .lp_norm import lp_norm_reference, lp_scale
-
     dims = (0, *range(2, y.dim()))
     shape = (1, -1) + (1,) * (y.dim() - 2)
     centred = y - y.mean(dims, keepdim=True)
@@ -258,8 +268,6 @@ def _lp_wrong_outputs(y, gamma, beta, p) -> dict[str, torch.Tensor]:
 def check_lp_norm_forward(lp_norm_forward: Callable) -> CheckReport:
     """Check ``lp_norm_forward(y, gamma, beta, p, eps)`` -> the training-mode output of the paper's ℓp
     layer (:mod:`helpers.lp_norm`), for p = 1, 2, ∞ and (N, C) and (N, C, H, W) inputs."""
-    from .lp_norm import lp_norm_reference
-
     report = CheckReport("lp_norm_forward")
     g = torch.Generator().manual_seed(3)
     for y in _lp_cases():
@@ -276,14 +284,8 @@ def check_lp_norm_forward(lp_norm_forward: Callable) -> CheckReport:
                 report.problems.append(f"{where}: raised {out}")
                 continue
             expected = lp_norm_reference(y, gamma, beta, p, EPS)
-            if not isinstance(out, torch.Tensor) or out.shape != expected.shape:
-                got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                report.problems.append(f"{where}: wrong output shape {got}, expected {tuple(expected.shape)}")
-                continue
-            if not torch.allclose(out, expected, rtol=1e-6, atol=1e-8):
-                named = [msg for msg, wrong in _lp_wrong_outputs(y, gamma, beta, p).items()
-                         if wrong.shape == out.shape and torch.allclose(out, wrong, rtol=1e-6, atol=1e-8)]
-                generic = f"output differs from the layer's (largest error {_max_err(out, expected):.3g})"
-                report.problems.append(f"{where}: {named[0] if named else generic}")
+            problem = _output_problem(out, expected, "the layer's", _lp_wrong_outputs, y, gamma, beta, p)
+            if problem is not None:
+                report.problems.append(f"{where}: {problem}")
     report.problems = list(dict.fromkeys(report.problems))
     return report
