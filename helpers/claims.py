@@ -40,6 +40,7 @@ class Claim:
     passes: np.ndarray  # per seed
     rule: str
     median_passes: bool
+    unit: str = "seeds"  # what the values are one per: seeds, or random cases for the theory
 
     def __repr__(self) -> str:
         return f"<{self.kind}: {self.text}: {self.verdict}>"
@@ -63,15 +64,18 @@ class Claim:
     def verdict(self) -> str:
         if self.rule == "count":
             return f"holds in {self.count}"
-        return ("holds" if self.holds else "FAILS") + f" ({self.count} seeds)"
+        return ("holds" if self.holds else "FAILS") + f" ({self.count} {self.unit})"
 
 
 class Claims:
     """A notebook's claims and observations; :meth:`report` prints them, :meth:`check` asserts."""
 
-    def __init__(self, seeds: Sequence[int] | None = None, fmt: str = "{:.3g}"):
+    SHOWN = 12  # at most this many numbers per claim in the table; more are summarised
+
+    def __init__(self, seeds: Sequence[int] | None = None, fmt: str = "{:.3g}", unit: str = "seeds"):
+        """``unit`` names what the values are one per: "seeds" (runs), or "cases" (random problems)."""
         self.seeds = list(seeds) if seeds is not None else None
-        self.fmt = fmt
+        self.fmt, self.unit = fmt, unit
         self.claims: list[Claim] = []
 
     def _add(self, kind: str, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
@@ -82,7 +86,8 @@ class Claims:
         if values.size == 0:
             raise ValueError(f"no numbers for the claim {text!r}")
         passes = np.array([bool(test(v)) for v in values])
-        claim = Claim(kind, text, paper, quantity, values, passes, rule, bool(test(float(np.median(values)))))
+        claim = Claim(kind, text, paper, quantity, values, passes, rule, bool(test(float(np.median(values)))),
+                      self.unit)
         self.claims.append(claim)
         return claim
 
@@ -108,14 +113,25 @@ class Claims:
             rows = [c for c in self.claims if c.kind == kind]
             if not rows:
                 continue
-            lines.append(title + (f" (seeds {', '.join(map(str, self.seeds))})" if self.seeds else ""))
+            lines.append(title + (f" ({self.unit} {self._listed(self.seeds, str)})" if self.seeds else ""))
+            per = self.unit[:-1] if self.unit.endswith("s") else self.unit
             for c in rows:
-                numbers = ", ".join(self.fmt.format(v) for v in c.values)
                 lines.append(f"  {c.verdict:18s} {c.text}")
                 if c.paper:
                     lines.append(f"  {'':18s}   {'paper' if kind == 'paper' else 'expected'}: {c.paper}")
-                lines.append(f"  {'':18s}   {c.quantity}, per seed: {numbers}   (rule: {RULES[c.rule]})")
+                lines.append(f"  {'':18s}   {c.quantity}, per {per}: {self._listed(c.values, self.fmt.format)}"
+                             f"   (rule: {RULES[c.rule].replace('seed', per)})")
         return "\n".join(lines)
+
+    def _listed(self, values: Sequence, fmt: Callable) -> str:
+        """Every value, or for more than :attr:`SHOWN` of them their count, range and median."""
+        if len(values) <= self.SHOWN:
+            return ", ".join(fmt(v) for v in values)
+        if all(isinstance(v, (int, np.integer)) for v in values):
+            return f"{fmt(min(values))}–{fmt(max(values))} ({len(values)})"
+        v = np.asarray(values, dtype=float)
+        return (f"{len(v)} values from {fmt(float(v.min()))} to {fmt(float(v.max()))}, "
+                f"median {fmt(float(np.median(v)))}")
 
     def report(self) -> None:
         print(self.table())

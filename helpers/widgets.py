@@ -25,9 +25,12 @@ from .protocol import network_label
 from .protocol import networks as protocol_networks
 from .runs import History
 from .summaries import step_curves
+from .theory import gradient_case, lipschitz_terms
+from .theory_plots import plot_projection
 from .train import train
 
 LAYOUT = {"description_width": "initial"}  # labels in full ("learning rate", not "learning r…")
+WIDE = {"width": "520px"}  # room for a long label and the slider itself
 
 
 def figure_output(fig: plt.Figure) -> dict:
@@ -121,6 +124,32 @@ class AffineExplorer:
         values = self.gamma.value * self.x_hat + self.beta.value
         self.shown = (float(values.mean()), float(values.std()))
         self.output.outputs = (figure_output(plot_affine(self.x_hat, self.gamma.value, self.beta.value)),)
+
+
+class ProjectionExplorer:
+    """Sliders for the make-up of the upstream gradient g = ∂ℓ/∂z and the batch's σ, redrawing
+    Thm 4.1's bars: what BN's backward pass keeps of g (γ = 1, a batch of ``m``)."""
+
+    def __init__(self, m: int = 16, seed: int = 0):
+        self.m, self.seed = m, seed
+        self.alignment = widgets.FloatSlider(value=0.3, min=-0.9, max=0.9, step=0.05, style=LAYOUT,
+                                             layout=WIDE, description="share of ‖g‖² along ŷ (sign of ⟨g, ŷ⟩)")
+        self.mean_share = widgets.FloatSlider(value=0.2, min=0.0, max=0.9, step=0.05, style=LAYOUT,
+                                              layout=WIDE, description="share along 1 (at most 1 − the share along ŷ)")
+        self.sigma = widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, style=LAYOUT,
+                                            layout=WIDE, description="σ of the batch")
+        self.output = widgets.Output()
+        self.terms: dict[str, float] = {}
+        for slider in (self.alignment, self.mean_share, self.sigma):
+            slider.observe(lambda _: self.redraw(), names="value")
+        self.widget = widgets.VBox([self.alignment, self.mean_share, self.sigma, self.output])
+        self.redraw()
+
+    def redraw(self) -> None:
+        mean_share = min(self.mean_share.value, 1 - abs(self.alignment.value))
+        y, g = gradient_case(self.m, self.alignment.value, mean_share, self.sigma.value, self.seed)
+        self.terms = lipschitz_terms(y, g, gamma=1.0)
+        self.output.outputs = (figure_output(plot_projection(self.terms)),)
 
 
 class NoiseExplorer(_TrainingPanel):

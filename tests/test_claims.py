@@ -51,3 +51,13 @@ def test_nan_numbers_fail_their_test_and_bad_rules_are_errors():
         claims.observation("x", "x", [1.0], lambda v: True, rule="majority")
     with pytest.raises(ValueError, match="no numbers"):
         claims.paper("x", "", "x", [], lambda v: True)
+
+
+def test_many_values_are_summarised_and_the_unit_named():
+    claims = Claims(list(range(40)), unit="cases")
+    claims.paper("an identity", "a theorem", "gap", np.linspace(0, 1e-12, 40), lambda v: v < 1e-9)
+    claims.observation("a count", "value", np.arange(40.0), lambda v: v < 10)
+    table = claims.table()
+    assert "(cases 0–39 (40))" in table and "holds (40 of 40 cases)" in table
+    assert "per case: 40 values from 0 to 1e-12, median 5e-13" in table and "in every case" in table
+    assert "holds in 10 of 40" in table and "reported: how many cases" in table

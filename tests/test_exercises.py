@@ -143,3 +143,53 @@ def test_lp_reference_passes_and_an_unfinished_one_says_not_implemented():
 def test_lp_mistakes_are_named(mistake, named):
     report = check_lp_norm_forward(lp_forward_variant(**mistake))
     assert not report.passed and any(named in problem for problem in report.problems), report.problems
+
+
+# --- notebook 07 --------------------------------------------------------------------------------
+
+from helpers.exercises import check_bn_unit_backward, check_counterexample, check_gradient_at_scale  # noqa: E402
+from helpers.theory import bn_unit_backward, gradient_case  # noqa: E402
+
+
+def _todo(*args):
+    raise NotImplementedError
+
+
+def test_theory_references_pass_and_unfinished_ones_say_not_implemented():
+    assert check_bn_unit_backward(bn_unit_backward).passed
+    assert check_counterexample(lambda: (*gradient_case(8, 0.5, 0.1), 1.0)).passed
+    assert check_gradient_at_scale(lambda grad, w, c: grad / c).passed
+    for check in (check_bn_unit_backward, check_counterexample, check_gradient_at_scale):
+        report = check(_todo)
+        assert report.not_implemented and str(report).endswith("not implemented yet.")
+
+
+def _sd(y):
+    return y.std(unbiased=False)
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (lambda y, g, gamma: gamma / _sd(y) * g, "treats μ and σ as constants"),
+    (lambda y, g, gamma: gamma / _sd(y) * (g - g.mean()), "component along ŷ"),
+    (lambda y, g, gamma: bn_unit_backward(y, g, 1.0), "leaves out γ"),
+    (lambda y, g, gamma: _sd(y) * bn_unit_backward(y, g, gamma), "leaves out the 1/σ"),
+    (lambda y, g, gamma: g[:2], "wrong output shape"),
+])
+def test_bn_unit_backward_mistakes_are_named(wrong, named):
+    report = check_bn_unit_backward(wrong)
+    assert not report.passed and any(named in p for p in report.problems), report.problems
+
+
+def test_a_case_without_a_part_along_y_hat_is_not_a_counterexample():
+    report = check_counterexample(lambda: (*gradient_case(8, 0.0, 0.3), 1.0))
+    assert not report.passed and "⟨g, ŷ⟩ = 0" in report.problems[0]
+    report = check_counterexample(lambda: (torch.ones(4), torch.ones(4), 1.0))
+    assert "at least 2 different values" in report.problems[0]
+    assert "triple" in check_counterexample(lambda: 3).problems[0]
+
+
+@pytest.mark.parametrize("wrong, named", [(lambda g, w, c: g * c, "shrinks"), (lambda g, w, c: g, "unchanged"),
+                                          (lambda g, w, c: g / c ** 2, "divides by c²")])
+def test_gradient_at_scale_mistakes_are_named(wrong, named):
+    report = check_gradient_at_scale(wrong)
+    assert not report.passed and named in report.problems[0]

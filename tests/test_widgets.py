@@ -73,3 +73,15 @@ def test_explorers_draw_by_setting_outputs_never_by_capturing(cifar_dir, monkeyp
 def test_slider_labels_are_shown_in_full():
     explorer = LearningRateExplorer(small())
     assert explorer.slider.style.description_width == "initial"
+
+
+def test_projection_explorer_redraws_with_the_chosen_make_up_of_g():
+    from helpers.widgets import ProjectionExplorer
+
+    explorer = ProjectionExplorer(m=16)
+    explorer.alignment.value, explorer.mean_share.value = -0.5, 0.9  # the share along 1 is capped at 0.5
+    terms = explorer.terms
+    assert abs(terms["along_y_hat"] - 0.5) < 1e-9 and abs(terms["along_1"] - 0.5) < 1e-9
+    assert abs(terms["lhs"]) < 1e-12  # nothing left once both parts are removed
+    explorer.sigma.value = 10.0
+    assert abs(explorer.terms["scale"] - 0.01) < 1e-12 and len(explorer.output.outputs) == 1
