@@ -26,6 +26,7 @@ from .probes import ActivationProbe, GradientICSProbe, LandscapeProbe, Probe
 from .profiles import Profile, active_profile, profile_seeds
 from .protocol import CHANCE_LOSS, LR_GRID, TRAINS_MARGIN, model_kind, networks, probed_layers
 from .runs import History
+from .saved_points import SavePointsProbe
 from .train import Progress, train
 
 K = TypeVar("K", bound=Hashable)
@@ -82,9 +83,10 @@ def activation_probe(model: str, every: int = 10) -> ActivationProbe:
 
 
 def ics_probe(model: str, profile: Profile | None = None) -> GradientICSProbe:
-    """Notebook 04's probe, ``profile.ics_probes`` times per VGG run and 100 times per DLN run."""
+    """Notebook 04's probe, ``profile.ics_probes`` times per VGG run and 100 times per DLN run (at most
+    every 10th step, so 20 times in ``ci``, whose DLN runs are 200 steps)."""
     p = profile or active_profile()
-    steps, count = (p.dln_steps, 100) if model == "dln" else (p.steps, p.ics_probes)
+    steps, count = (p.dln_steps, min(100, max(1, p.dln_steps // 10))) if model == "dln" else (p.steps, p.ics_probes)
     return GradientICSProbe(probed_layers(model), every=max(1, steps // count))
 
 
@@ -96,6 +98,12 @@ def landscape_probes(model: str, profile: Profile | None = None) -> list[Landsca
     every = max(1, steps // p.landscape_probes)
     return [LandscapeProbe.paper(model, every),
             LandscapeProbe.paper(model, every if model == "dln" else 2 * every, unit_step=True)]
+
+
+def point_saving_probe(model: str, profile: Profile | None = None) -> SavePointsProbe:
+    """Saves the points of a VGG run at the steps the paper's landscape probe looks at, so they can
+    be looked at again later (:mod:`helpers.saved_points`)."""
+    return SavePointsProbe(landscape_probes(model, profile)[0].every)
 
 
 def shared_probes(model: str, profile: Profile | None = None) -> list[Probe]:

@@ -416,3 +416,52 @@ def plot_step_curves(curves: Mapping[str, Mapping], max_multiplier: float = np.i
     axes[0].legend(fontsize=8, title=f"step {', '.join(map(str, steps))}", title_fontsize=8)
     fig.tight_layout()
     return fig
+
+
+NETWORK_COLORS = {"Standard": "C0", "BN": "C1"}  # the same colour for a network in every figure
+
+
+def _network_color(name: str, k: int) -> str:
+    return NETWORK_COLORS.get(name, f"C{k + 2}")
+
+
+def plot_fine_curves(curves: Mapping[str, Mapping], paper_range: tuple[float, float] = (0.5, 4.0),
+                     log: bool = False) -> plt.Figure:
+    """Fine curves at saved points (:func:`helpers.landscape_views.fine_curve`), one line per network:
+    L(w − ηg) and, where computed, ‖∇L(w − ηg)‖ against η / LR. Shaded: the paper's range of η;
+    dotted: η = LR, the step training took."""
+    panels = 2 if all("grad_norm" in c for c in curves.values()) else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 3.6), squeeze=False)
+    for k, (name, c) in enumerate(curves.items()):
+        label = f"{name}, step {c['step']}"
+        for ax, key in zip(axes[0], ("loss", "grad_norm")):
+            ax.plot(c["multiplier"], c[key], "-", color=_network_color(name, k), lw=1.5, label=label)
+    axes[0, 0].set_ylabel("loss L(w − ηg)")
+    if panels == 2:
+        axes[0, 1].set_ylabel("gradient norm ‖∇L(w − ηg)‖")
+    for ax in axes[0]:
+        ax.axvspan(*paper_range, color="0.9", zorder=0, label="the paper's range of η")
+        ax.axvline(1.0, color="0.4", ls=":", lw=1, label="η = LR, the step taken")
+        ax.set(xscale="log" if log else "linear", xlabel="step length η / learning rate")
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_planes(planes: Mapping[str, Mapping], levels: int = 14) -> plt.Figure:
+    """Loss on planes through w (:func:`helpers.landscape_views.plane`), one panel per network, each
+    with its own colour scale. Axes in units of the training step's length: the cross is w, the
+    dot (1, 0) where training went."""
+    fig, axes = plt.subplots(1, len(planes), figsize=(5.0 * len(planes) + 1.0, 4.2), squeeze=False)
+    for ax, (name, p) in zip(axes[0], planes.items()):
+        filled = ax.contourf(p["a"], p["b"], p["loss"], levels=levels, cmap="viridis")
+        ax.contour(p["a"], p["b"], p["loss"], levels=filled.levels, colors="k", linewidths=0.3)
+        fig.colorbar(filled, ax=ax, label="loss")
+        ax.plot(0, 0, "w+", ms=12, mew=2)
+        ax.plot(1, 0, "wo", ms=6, mec="k")
+        second = "random, filter-normalised" if p["direction"] == "random" else "−(gradient after the step)"
+        ax.set(xlabel="a: along −g (1 = the step taken)", ylabel=f"b: {second}", aspect="equal")
+        ax.set_title(f"{name}, step {p['step']}, unit LR·‖g‖ = {p['unit']:.3g}", fontsize=10)
+    fig.tight_layout()
+    return fig

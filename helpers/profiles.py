@@ -34,7 +34,7 @@ class Profile:
     dln_instances: int  # DLN task instances (data seed and initialization together)
     sweep_lrs: tuple[float, ...]  # learning rates of notebook 02's sweep, each over all seeds
     landscape_probes: int  # landscape probes per run (VGG and DLN)
-    ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100)
+    ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100, 20 in ci)
     lp_steps: int  # steps of notebook 06's VGG runs (five networks at two learning rates)
     lp_dln_steps: int  # steps of notebook 06's DLN runs (five networks)
     summary: str

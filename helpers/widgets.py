@@ -19,11 +19,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .config import RunConfig
-from .plots import plot_affine, plot_curves, plot_distributions, plot_step_curves, seeds_of
+from .landscape_views import DIRECTIONS, fine_curve, plane, step_multipliers_grid
+from .plots import (
+    plot_affine,
+    plot_curves,
+    plot_distributions,
+    plot_fine_curves,
+    plot_planes,
+    plot_step_curves,
+    seeds_of,
+)
 from .probes import ActivationProbe
 from .protocol import network_label
 from .protocol import networks as protocol_networks
 from .runs import History
+from .saved_points import SavedPoint, load_point, nearest_loss_step, saved_steps, smoothed_loss
 from .summaries import step_curves
 from .theory import gradient_case, lipschitz_terms
 from .theory_plots import plot_projection
@@ -220,3 +230,77 @@ class LandscapeExplorer:
     def redraw(self) -> None:
         fig = plot_step_curves(self.curves(), self.max_step.value)
         self.output.outputs = (figure_output(fig),)
+
+
+class FineLandscapeExplorer:
+    """The landscape around the saved points of one run per network, computed as the sliders move.
+
+    1-D: L(w − ηg) (and ‖∇L(w − ηg)‖ if asked: a backward pass per point) on ``points`` step lengths
+    up to "max η", linear or log. 2-D: the loss on the plane through w spanned by −g and a second
+    direction, at the chosen resolution. "same step" shows every network at the chosen saved step;
+    "same loss" shows the first at that step and each other at its saved step whose training loss
+    (smoothed over 11 steps) is closest. Points, gradients and views are cached.
+    """
+
+    def __init__(self, runs: Mapping[str, History], points: int = 50):
+        self.runs, self.points = dict(runs), points
+        steps = sorted(set.intersection(*(set(saved_steps(h)) for h in self.runs.values())))
+        if not steps:
+            raise ValueError("the runs share no saved step: train them with SavePointsProbe")
+        self.step = widgets.SelectionSlider(options=steps, value=steps[-1], description="step", style=LAYOUT,
+                                            continuous_update=False, layout=WIDE)
+        self.match = widgets.ToggleButtons(options=["same step", "same loss"], description="networks at",
+                                           style=LAYOUT)
+        self.view = widgets.ToggleButtons(options=["1-D", "2-D"], description="view", style=LAYOUT)
+        self.max_eta = widgets.FloatLogSlider(value=4.0, base=10, min=-0.5, max=1.3, step=0.05, style=LAYOUT,
+                                              description="max η (× LR)", continuous_update=False)
+        self.spacing = widgets.ToggleButtons(options=["linear", "log"], description="η grid", style=LAYOUT)
+        self.with_grad = widgets.Checkbox(value=False, description="gradient norm too (slower)", style=LAYOUT)
+        self.resolution = widgets.IntSlider(value=11, min=5, max=41, step=2, description="2-D resolution",
+                                            continuous_update=False, style=LAYOUT)
+        self.direction = widgets.Dropdown(options=list(DIRECTIONS), description="2-D second direction",
+                                          style=LAYOUT)
+        self.output = widgets.Output()
+        self.status = widgets.Label()
+        self._points: dict[tuple[str, int], tuple[SavedPoint, dict]] = {}
+        self.shown: dict[str, dict] = {}
+        controls = (self.step, self.match, self.view, self.max_eta, self.spacing, self.with_grad,
+                    self.resolution, self.direction)
+        for control in controls:
+            control.observe(lambda _: self.redraw(), names="value")
+        self.widget = widgets.VBox([widgets.HBox([self.step, self.match]), widgets.HBox([self.view, self.spacing]),
+                                    widgets.HBox([self.max_eta, self.with_grad]),
+                                    widgets.HBox([self.resolution, self.direction]), self.status, self.output])
+        self.redraw()
+
+    def steps_shown(self) -> dict[str, int]:
+        """Each network's step: the chosen one, or (same loss) the saved step nearest in loss."""
+        names = list(self.runs)
+        target = smoothed_loss(self.runs[names[0]], self.step.value)
+        return {name: self.step.value if k == 0 or self.match.value == "same step"
+                else nearest_loss_step(self.runs[name], target) for k, name in enumerate(names)}
+
+    def point(self, name: str, step: int) -> tuple[SavedPoint, dict]:
+        if (name, step) not in self._points:
+            point = load_point(self.runs[name], step)
+            self._points[name, step] = (point, point.gradient())
+        return self._points[name, step]
+
+    def redraw(self) -> None:
+        views = {}
+        for name, step in self.steps_shown().items():
+            point, g = self.point(name, step)
+            if self.view.value == "1-D":
+                grid = step_multipliers_grid(self.max_eta.value, self.points, self.spacing.value)
+                views[name] = fine_curve(point, grid, grad_norm=self.with_grad.value, g=g)
+            else:
+                n = self.resolution.value
+                views[name] = plane(point, np.linspace(-1.0, max(self.max_eta.value, 1.5), n),
+                                    np.linspace(-2.0, 2.0, n), self.direction.value, g=g)
+        self.shown = views
+        seconds = sum(v["seconds"] for v in views.values())
+        self.status.value = f"computed in {seconds:.1f} s"
+        fig = (plot_fine_curves(views, log=self.spacing.value == "log") if self.view.value == "1-D"
+               else plot_planes(views))
+        self.output.outputs = (figure_output(fig),)
+

@@ -129,3 +129,16 @@ def test_normalized_channels_one_panel_per_layer_with_each_channels_variance():
     assert labels[:2] == [f"channel {k}: var {panels['ℓ∞'][:, k].var():.2f}" for k in range(2)]
     assert labels[-1] == "N(0, 1)"
     assert fig.axes[0].get_xlim() == fig.axes[1].get_xlim()  # shared axes: scales compare at a glance
+
+
+def test_fine_curves_and_planes_one_line_or_panel_per_network():
+    from helpers.plots import plot_fine_curves, plot_planes
+
+    curve = {"multiplier": np.linspace(0, 4, 5), "loss": np.ones(5), "grad_norm": np.ones(5), "step": 3}
+    fig = plot_fine_curves({"Standard": curve, "BN": curve})
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 3  # two networks and η = LR
+    assert fig.axes[0].lines[0].get_color() == "C0" and fig.axes[0].lines[1].get_color() == "C1"
+    assert len(plot_fine_curves({"BN": {k: v for k, v in curve.items() if k != "grad_norm"}}).axes) == 1
+    view = {"a": np.linspace(-1, 4, 5), "b": np.linspace(-2, 2, 5), "loss": np.random.rand(5, 5), "unit": 0.1,
+            "direction": "random", "step": 3}
+    assert len(plot_planes({"Standard": view, "BN": view}).axes) == 4  # two panels and their colour bars

@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from helpers.probes import ActivationProbe  # noqa: E402
 from helpers.widgets import AffineExplorer, LearningRateExplorer, NoiseExplorer  # noqa: E402
@@ -85,3 +86,24 @@ def test_projection_explorer_redraws_with_the_chosen_make_up_of_g():
     assert abs(terms["lhs"]) < 1e-12  # nothing left once both parts are removed
     explorer.sigma.value = 10.0
     assert abs(explorer.terms["scale"] - 0.01) < 1e-12 and len(explorer.output.outputs) == 1
+
+
+def test_fine_landscape_explorer_computes_curves_and_planes_at_saved_steps(cifar_dir):
+    from helpers import train
+    from helpers.saved_points import SavePointsProbe
+    from helpers.widgets import FineLandscapeExplorer
+
+    runs = {name: train(small(norm=norm), probes=[SavePointsProbe(4)], progress=False)
+            for name, norm in (("Standard", "none"), ("BN", "batch"))}
+    explorer = FineLandscapeExplorer(runs, points=6)
+    assert explorer.step.options == (0, 4, 8) and explorer.step.value == 8
+    assert set(explorer.shown) == {"Standard", "BN"} and len(explorer.shown["BN"]["loss"]) == 6
+    explorer.max_eta.value, explorer.with_grad.value = 2.0, True
+    assert explorer.shown["BN"]["multiplier"][-1] == pytest.approx(2.0) and "grad_norm" in explorer.shown["BN"]
+    explorer.resolution.value = 5
+    explorer.view.value = "2-D"
+    assert explorer.shown["BN"]["loss"].shape == (5, 5) and "computed in" in explorer.status.value
+    explorer.match.value = "same loss"
+    assert set(explorer.steps_shown()) == {"Standard", "BN"} and explorer.steps_shown()["Standard"] == 8
+    with pytest.raises(ValueError, match="share no saved step"):
+        FineLandscapeExplorer({"Standard": train(small(), progress=False)})
