@@ -4,7 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from helpers.theory import gradient_case, lipschitz_terms, ray_problem, smoothness_survey  # noqa: E402
@@ -15,6 +17,12 @@ from helpers.theory_plots import (  # noqa: E402
     plot_smoothness_survey,
     plot_weight_norms,
 )
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
 
 
 def test_projection_bars_split_g_into_three_parts_and_mark_the_wrong_bound():
