@@ -26,7 +26,12 @@ _SEEDS = ("seed", "data_seed")
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines a training run (and so, with the code, its cache key)."""
+    """Everything that determines a training run (and so, with the code, its cache key).
+
+    **A bare ``RunConfig()`` does not follow ``BN_PROFILE``.** Its defaults are fixed values
+    (VGG-11 at full width on all 50,000 images, 1,000 steps): use ``RunConfig.from_profile(...)``
+    for a run sized by the active profile, as the notebooks do.
+    """
 
     model: str = "vgg11"  # a VGG configuration or "dln"
     norm: str = "none"  # a name from helpers.norms.NORMS

@@ -7,12 +7,13 @@ import platform
 import numpy as np
 import torch
 
-from .paths import data_dir, runs_dir
+from .paths import data_dir, runs_dir, shown_path
 from .profiles import active_profile, pick_device
 
 
 def show_setup() -> dict[str, str]:
-    """Print (and return) the profile, device, library versions and data locations."""
+    """Print the profile, device, library versions and data locations, and return them (the
+    locations as full paths; the printout names them without this machine's folders)."""
     profile, device = active_profile(), pick_device()
     try:
         import torchvision
@@ -30,7 +31,8 @@ def show_setup() -> dict[str, str]:
         "data": str(data_dir()),
         "run cache": str(runs_dir()),
     }
+    shown = {**info, "data": shown_path(data_dir(), "BN_DATA_DIR"), "run cache": shown_path(runs_dir(), "BN_RUNS_DIR")}
     width = max(map(len, info))
-    for key, value in info.items():
+    for key, value in shown.items():
         print(f"{key:>{width}}: {value}")
     return info

@@ -39,6 +39,18 @@ def runs_dir() -> Path:
     return Path(env).expanduser() if env else default_data_dir() / "runs"
 
 
+def shown_path(path: Path, variable: str | None = None) -> str:
+    """``path`` as a notebook prints it, without this machine's layout: relative to the repository
+    (``data/runs``), under ``~``, or, when the environment variable ``variable`` chose it, its name."""
+    path = Path(path).resolve()
+    if variable and os.environ.get(variable):
+        return f"${variable} (set in the environment)"
+    for base, prefix in ((REPO_ROOT, ""), (Path.home().resolve(), "~/")):
+        if path.is_relative_to(base):
+            return prefix + path.relative_to(base).as_posix()
+    return str(path)
+
+
 def atomic_savez(path: Path, **arrays: np.ndarray) -> None:
     """Write an ``.npz`` so that readers see either the old file or the complete new one.
 

@@ -97,7 +97,8 @@ QUANTITIES = tuple(QUANTITY_LABELS)
 
 def _medians(summary: Mapping[str, np.ndarray], mask: np.ndarray, keys: tuple[str, ...]) -> dict[str, float]:
     """Median of each of ``keys`` over the probed steps in ``mask`` (NaN when there are none)."""
-    return {k: float(np.nanmedian(summary[k][mask])) if mask.any() else float("nan") for k in keys}
+    picked = {k: np.asarray(summary[k][mask], dtype=float) for k in keys}
+    return {k: float(np.nanmedian(v)) if (~np.isnan(v)).any() else float("nan") for k, v in picked.items()}
 
 
 def phase_medians(summary: Mapping, keys: tuple[str, ...] = QUANTITIES, early_until: float | None = None,
