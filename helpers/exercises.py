@@ -115,6 +115,9 @@ def _output_problem(out, expected: torch.Tensor, reference: str,
     if not isinstance(out, torch.Tensor) or out.shape != expected.shape:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         return f"wrong output shape {got}, expected {tuple(expected.shape)}"
+    if not out.is_floating_point():
+        return f"the output holds {out.dtype} numbers; it should hold floating-point ones"
+    out = out.to(expected.dtype)  # a float32 answer is compared in float64, not rejected for its type
     if torch.allclose(out, expected, rtol=1e-6, atol=1e-8):
         return None
     named = [msg for msg, wrong in wrong_outputs(*args).items()
@@ -306,6 +309,7 @@ def _backward_wrong_outputs(y, g, gamma) -> dict[str, torch.Tensor]:
     m = y.numel()
     y_hat, _, sigma = standardize(y)
     unbiased = (y - y.mean()) / y.std()
+    sigma_u = y.std()
     return {
         "leaves out the 1/σ: the Jacobian of ŷ = (y − μ)/σ carries 1/σ": sigma * bn_unit_backward(y, g, gamma),
         "leaves out γ: z = γŷ + β, so the gradient carries γ": bn_unit_backward(y, g, 1.0),
@@ -317,7 +321,9 @@ def _backward_wrong_outputs(y, g, gamma) -> dict[str, torch.Tensor]:
         "divides ⟨g, ŷ⟩ by √m instead of m: with ‖ŷ‖² = m the projection on ŷ is ŷ⟨g, ŷ⟩/m":
             gamma / sigma * (g - g.mean() - y_hat * (g @ y_hat) / m ** 0.5),
         "uses the unbiased standard deviation (m − 1); BN divides by m":
-            gamma * y.std(unbiased=False) / (y.std() ** 2) * (g - g.mean() - unbiased * (g @ unbiased) / (m - 1)),
+            gamma / sigma_u * (g - g.mean() - unbiased * (g @ unbiased) / m),
+        "differentiates a forward pass with the unbiased standard deviation (m − 1); BN divides by m":
+            gamma / sigma_u * (g - g.mean() - unbiased * (g @ unbiased) / (m - 1)),
     }
 
 
@@ -360,13 +366,17 @@ def check_counterexample(make_case: Callable) -> CheckReport:
     if not (isinstance(y, torch.Tensor) and isinstance(g, torch.Tensor) and y.dim() == 1 and g.shape == y.shape):
         report.problems.append("y and g must be 1-D tensors of the same length (one unit's batch)")
         return report
-    y, g = y.double(), g.double()
-    if y.numel() < 2 or float(y.std()) == 0 or not float(gamma) > 0:
+    try:
+        y, g, gamma = y.double(), g.double(), float(gamma)
+    except (TypeError, ValueError, RuntimeError) as err:
+        report.problems.append(f"gamma must be one number: {type(err).__name__}: {err}")
+        return report
+    if y.numel() < 2 or float(y.std()) == 0 or not gamma > 0:
         report.problems.append("need a batch of at least 2 different values and γ > 0, or BN is undefined")
         return report
-    terms = lipschitz_terms(y, g, float(gamma))
+    terms = lipschitz_terms(y, g, gamma)
     tol = 1e-9 * max(terms["lhs"], terms["scale"] * terms["g_sq"], 1e-300)
-    if terms["along_y_hat"] * terms["m"] <= tol:
+    if terms["along_y_hat"] <= 1e-12 * terms["g_sq"]:  # both unscaled: ⟨g, ŷ⟩²/m against ‖g‖²
         report.problems.append("⟨g, ŷ⟩ = 0 here, so the two versions agree: the factors differ only on the "
                                "term ⟨g, ŷ⟩²; give g a component along ŷ")
     elif terms["lhs"] <= terms["rhs_1/√m"] + tol:

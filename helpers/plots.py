@@ -451,8 +451,8 @@ def plot_fine_curves(curves: Mapping[str, Mapping], paper_range: tuple[float, fl
 
 def plot_planes(planes: Mapping[str, Mapping], levels: int = 14) -> plt.Figure:
     """Loss on planes through w (:func:`helpers.landscape_views.plane`), one panel per network, each
-    with its own colour scale. Axes in units of the training step's length: the cross is w, the
-    dot (1, 0) where training went."""
+    with its own colour scale (compare shapes, not colours, across panels). Axes in units of the
+    training step's length: the cross is w, the dot (1, 0) where training went."""
     fig, axes = plt.subplots(1, len(planes), figsize=(5.0 * len(planes) + 1.0, 4.2), squeeze=False)
     for ax, (name, p) in zip(axes[0], planes.items()):
         filled = ax.contourf(p["a"], p["b"], p["loss"], levels=levels, cmap="viridis")
@@ -460,7 +460,8 @@ def plot_planes(planes: Mapping[str, Mapping], levels: int = 14) -> plt.Figure:
         fig.colorbar(filled, ax=ax, label="loss")
         ax.plot(0, 0, "w+", ms=12, mew=2)
         ax.plot(1, 0, "wo", ms=6, mec="k")
-        second = "random, filter-normalised" if p["direction"] == "random" else "−(gradient after the step)"
+        second = ("random, filter-normalised" if p["direction"] == "random"
+                  else "−∇L(w − LR·g), same batch, orthogonal to g")
         ax.set(xlabel="a: along −g (1 = the step taken)", ylabel=f"b: {second}", aspect="equal")
         ax.set_title(f"{name}, step {p['step']}, unit LR·‖g‖ = {p['unit']:.3g}", fontsize=10)
     fig.tight_layout()

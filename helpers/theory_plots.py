@@ -16,24 +16,28 @@ NETWORK_COLORS = {"Standard": "C0", "BN": "C1"}
 
 
 def plot_projection(terms: Mapping[str, float]) -> plt.Figure:
-    """Thm 4.1 as bars: ‖g‖² split into its parts along 1, along ŷ and the rest, next to
-    ‖∂L̂/∂y‖²·σ²/γ² (what is left after BN's backward pass, undoing its γ/σ scale)."""
-    m = terms["m"]
+    """Thm 4.1 as bars, in units of ‖g‖²: g's parts along 1, along ŷ and the rest; what the
+    projection keeps, ‖∂L̂/∂y‖²·σ²/γ²; and ‖∂L̂/∂y‖² itself, that times γ²/σ²."""
+    m, unit = terms["m"], terms["g_sq"]
+    terms = {k: (v / unit if k in ("g_sq", "along_1", "along_y_hat", "lhs", "rhs_1/√m") else v)
+             for k, v in terms.items()}
     rest = terms["g_sq"] - terms["along_1"] - terms["along_y_hat"]
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
     parts = (("along 1: ⟨1, g⟩²/m", terms["along_1"], "C7"), ("along ŷ: ⟨g, ŷ⟩²/m", terms["along_y_hat"], "C3"),
              ("the rest", rest, "C0"))
     left = 0.0
     for label, value, color in parts:
-        ax.barh(1, value, left=left, color=color, label=label)
+        ax.barh(2, value, left=left, color=color, label=label)
         left += value
-    ax.barh(0, terms["lhs"] / terms["scale"], color="C0", hatch="//", edgecolor="white",
-            label="‖∂L̂/∂y‖² · σ²/γ² (autograd)")
+    ax.barh(1, terms["lhs"] / terms["scale"], color="C0", hatch="//", edgecolor="white",
+            label="kept: ‖∂L̂/∂y‖² · σ²/γ² (autograd)")
+    ax.barh(0, terms["lhs"], color="C1", label="‖∂L̂/∂y‖² itself: the kept part × γ²/σ²")
     ax.axvline(terms["rhs_1/√m"] / terms["scale"], color="k", ls=":",
-               label=f"the 1/√m version's bound (m = {m})")
-    ax.set_yticks([0, 1], ["after BN's\nbackward", "upstream\ng = ∂ℓ/∂z"])
-    ax.set_xlabel("squared norm (in units of ‖g‖²)")
-    ax.set_xlim(min(0.0, terms["rhs_1/√m"] / terms["scale"]) - 0.05, terms["g_sq"] * 1.05)
+               label=f"the 1/√m version's bound (m = {m}), × σ²/γ²")
+    ax.set_yticks([0, 1, 2], ["reaching y", "kept by the\nprojection", "upstream\ng = ∂ℓ/∂z"])
+    ax.set_xlabel("squared norm, in units of ‖g‖²")
+    ax.set_xlim(min(0.0, terms["rhs_1/√m"] / terms["scale"]) - 0.05,
+                max(terms["g_sq"], terms["lhs"]) * 1.05)
     ax.set_title(f"BN removes g's parts along 1 and ŷ, then scales by γ²/σ² = {terms['scale']:.3g}", fontsize=10)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()

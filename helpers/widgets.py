@@ -138,16 +138,17 @@ class AffineExplorer:
 
 class ProjectionExplorer:
     """Sliders for the make-up of the upstream gradient g = ∂ℓ/∂z and the batch's σ, redrawing
-    Thm 4.1's bars: what BN's backward pass keeps of g (γ = 1, a batch of ``m``)."""
+    Thm 4.1's bars: what BN's backward pass keeps of g, and what reaches y after the factor γ²/σ²
+    (γ = 1, a batch of ``m``)."""
 
     def __init__(self, m: int = 16, seed: int = 0):
         self.m, self.seed = m, seed
-        self.alignment = widgets.FloatSlider(value=0.3, min=-0.9, max=0.9, step=0.05, style=LAYOUT,
-                                             layout=WIDE, description="share of ‖g‖² along ŷ (sign of ⟨g, ŷ⟩)")
+        self.alignment = widgets.FloatSlider(value=0.3, min=0.0, max=0.9, step=0.05, style=LAYOUT,
+                                             layout=WIDE, description="share of ‖g‖² along ŷ")
         self.mean_share = widgets.FloatSlider(value=0.2, min=0.0, max=0.9, step=0.05, style=LAYOUT,
                                               layout=WIDE, description="share along 1 (at most 1 − the share along ŷ)")
         self.sigma = widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.1, style=LAYOUT,
-                                            layout=WIDE, description="σ of the batch")
+                                            layout=WIDE, description="σ of the batch (γ = 1)")
         self.output = widgets.Output()
         self.terms: dict[str, float] = {}
         for slider in (self.alignment, self.mean_share, self.sigma):
@@ -156,7 +157,7 @@ class ProjectionExplorer:
         self.redraw()
 
     def redraw(self) -> None:
-        mean_share = min(self.mean_share.value, 1 - abs(self.alignment.value))
+        mean_share = min(self.mean_share.value, 1 - self.alignment.value)
         y, g = gradient_case(self.m, self.alignment.value, mean_share, self.sigma.value, self.seed)
         self.terms = lipschitz_terms(y, g, gamma=1.0)
         self.output.outputs = (figure_output(plot_projection(self.terms)),)
@@ -239,8 +240,11 @@ class FineLandscapeExplorer:
     up to "max η", linear or log. 2-D: the loss on the plane through w spanned by −g and a second
     direction, at the chosen resolution. "same step" shows every network at the chosen saved step;
     "same loss" shows the first at that step and each other at its saved step whose training loss
-    (smoothed over 11 steps) is closest. Points, gradients and views are cached.
+    (smoothed over 11 steps) is closest. Loaded points and their gradients are cached; a control
+    that the current view does not use redraws nothing.
     """
+
+    USED = {"1-D": ("max_eta", "spacing", "with_grad"), "2-D": ("max_eta", "resolution", "direction")}
 
     def __init__(self, runs: Mapping[str, History], points: int = 50):
         self.runs, self.points = dict(runs), points
@@ -264,14 +268,16 @@ class FineLandscapeExplorer:
         self.status = widgets.Label()
         self._points: dict[tuple[str, int], tuple[SavedPoint, dict]] = {}
         self.shown: dict[str, dict] = {}
-        controls = (self.step, self.match, self.view, self.max_eta, self.spacing, self.with_grad,
-                    self.resolution, self.direction)
-        for control in controls:
-            control.observe(lambda _: self.redraw(), names="value")
+        for name in ("step", "match", "view", "max_eta", "spacing", "with_grad", "resolution", "direction"):
+            getattr(self, name).observe(lambda _, name=name: self._changed(name), names="value")
         self.widget = widgets.VBox([widgets.HBox([self.step, self.match]), widgets.HBox([self.view, self.spacing]),
                                     widgets.HBox([self.max_eta, self.with_grad]),
                                     widgets.HBox([self.resolution, self.direction]), self.status, self.output])
         self.redraw()
+
+    def _changed(self, control: str) -> None:
+        if control in ("step", "match", "view") or control in self.USED[self.view.value]:
+            self.redraw()
 
     def steps_shown(self) -> dict[str, int]:
         """Each network's step: the chosen one, or (same loss) the saved step nearest in loss."""

@@ -174,10 +174,25 @@ def _sd(y):
     (lambda y, g, gamma: bn_unit_backward(y, g, 1.0), "leaves out γ"),
     (lambda y, g, gamma: _sd(y) * bn_unit_backward(y, g, gamma), "leaves out the 1/σ"),
     (lambda y, g, gamma: g[:2], "wrong output shape"),
+    (lambda y, g, gamma: gamma / y.std() * (g - g.mean() - (y - y.mean()) / y.std() * (g @ ((y - y.mean()) / y.std()))
+                                            / len(y)), "uses the unbiased standard deviation"),
+    (lambda y, g, gamma: torch.func.vjp(lambda v: gamma * (v - v.mean()) / v.std(), y)[1](g)[0],
+     "differentiates a forward pass with the unbiased"),
+    (lambda y, g, gamma: gamma / y.std(unbiased=False) * (g - g.mean() - (y - y.mean()) / y.std(unbiased=False) * (
+        g @ ((y - y.mean()) / y.std(unbiased=False))) / len(y) ** 0.5), "divides ⟨g, ŷ⟩ by √m"),
 ])
 def test_bn_unit_backward_mistakes_are_named(wrong, named):
     report = check_bn_unit_backward(wrong)
     assert not report.passed and any(named in p for p in report.problems), report.problems
+
+
+def test_float32_answers_and_odd_inputs_are_judged_not_crashed_on():
+    assert check_bn_unit_backward(lambda y, g, gamma: bn_unit_backward(y, g, gamma).float()).passed
+    assert check_gradient_at_scale(lambda grad, w, c: (grad / c).float()).passed
+    report = check_counterexample(lambda: (*gradient_case(8, 0.5, 0.1), torch.ones(2)))
+    assert "gamma must be one number" in report.problems[0]
+    y, g = gradient_case(8, 0.5, 0.1)
+    assert check_counterexample(lambda: (1e-6 * y, g, 1.0)).passed  # a narrow batch is still a counterexample
 
 
 def test_a_case_without_a_part_along_y_hat_is_not_a_counterexample():

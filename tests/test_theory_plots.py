@@ -28,7 +28,7 @@ def _close_figures():
 def test_projection_bars_split_g_into_three_parts_and_mark_the_wrong_bound():
     fig = plot_projection(lipschitz_terms(*gradient_case(16, 0.3, 0.2), 1.0))
     ax = fig.axes[0]
-    assert len(ax.patches) == 4 and len(ax.get_legend().get_texts()) == 5
+    assert len(ax.patches) == 5 and len(ax.get_legend().get_texts()) == 6
 
 
 def test_survey_plot_has_one_colour_per_loss_kind():

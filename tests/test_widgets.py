@@ -80,7 +80,7 @@ def test_projection_explorer_redraws_with_the_chosen_make_up_of_g():
     from helpers.widgets import ProjectionExplorer
 
     explorer = ProjectionExplorer(m=16)
-    explorer.alignment.value, explorer.mean_share.value = -0.5, 0.9  # the share along 1 is capped at 0.5
+    explorer.alignment.value, explorer.mean_share.value = 0.5, 0.9  # the share along 1 is capped at 0.5
     terms = explorer.terms
     assert abs(terms["along_y_hat"] - 0.5) < 1e-9 and abs(terms["along_1"] - 0.5) < 1e-9
     assert abs(terms["lhs"]) < 1e-12  # nothing left once both parts are removed
@@ -100,7 +100,9 @@ def test_fine_landscape_explorer_computes_curves_and_planes_at_saved_steps(cifar
     assert set(explorer.shown) == {"Standard", "BN"} and len(explorer.shown["BN"]["loss"]) == 6
     explorer.max_eta.value, explorer.with_grad.value = 2.0, True
     assert explorer.shown["BN"]["multiplier"][-1] == pytest.approx(2.0) and "grad_norm" in explorer.shown["BN"]
-    explorer.resolution.value = 5
+    shown = explorer.shown
+    explorer.resolution.value = 5  # a 2-D control: the 1-D view is not recomputed
+    assert explorer.shown is shown
     explorer.view.value = "2-D"
     assert explorer.shown["BN"]["loss"].shape == (5, 5) and "computed in" in explorer.status.value
     explorer.match.value = "same loss"
