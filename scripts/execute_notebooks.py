@@ -7,7 +7,8 @@ when present (set ``BN_RUNS_DIR`` to an empty folder to recompute). Each noteboo
 the fingerprint of the ``helpers`` code it ran with (``metadata.bn_landscape``), which the tests
 compare with the code at hand, so stale outputs cannot be committed. Fails, naming the notebook
 and the cell, on a cell that raises or runs past the timeout; fails on an error output or a
-notebook over 3 MB. Prints each notebook's run time and size.
+notebook over 3 MB. Each widget's saved view becomes a line saying to run the cell (JupyterLab
+cannot show a saved widget). Prints each notebook's run time and size.
 """
 
 from __future__ import annotations
@@ -29,6 +30,25 @@ MAX_BYTES = 3_000_000
 def first_line(cell) -> str:
     lines = [line for line in cell.source.splitlines() if line.strip()]
     return (lines[0][:60] + ("…" if len(lines[0]) > 60 else "")) if lines else "(empty)"
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_PLACEHOLDER = "(A slider panel: run this cell in Jupyter to use it. Widgets are not saved with the notebook.)"
+
+
+def widget_placeholders(nb) -> int:
+    """Replace each widget's saved view by a line of text, and drop the saved widget state.
+
+    JupyterLab 4 does not rebuild widgets from saved state, so a saved view shows "Error displaying
+    widget" until the notebook runs; the line says what is there instead. Returns how many."""
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                output["data"] = {"text/plain": WIDGET_PLACEHOLDER}
+                count += 1
+    nb.metadata.pop("widgets", None)
+    return count
 
 
 def execute(path: Path, profile: str, timeout: int) -> None:
@@ -55,6 +75,7 @@ def execute(path: Path, profile: str, timeout: int) -> None:
     if helpers_fingerprint() != code:
         raise SystemExit(f"{path}: helpers/ changed while the notebook ran; run it again")
     nb.metadata["bn_landscape"] = {"code": code, "profile": profile}
+    widget_placeholders(nb)
     errors = [i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     if errors:
         raise SystemExit(f"{path}: error outputs in cells {errors}")

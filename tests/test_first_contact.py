@@ -57,3 +57,16 @@ def test_medians_of_a_phase_without_numbers_are_nan_without_a_warning():
         warnings.simplefilter("error")
         medians = phase_medians(summary, ("beta",), early_until=2)
     assert np.isnan(medians["early"]["beta"]) and medians["rest"]["beta"] == 1.5
+
+
+def test_committed_widgets_show_a_line_to_run_them_not_an_error():
+    shown = 0
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        assert "widgets" not in nb["metadata"], path.name
+        for cell in nb["cells"]:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                assert "application/vnd.jupyter.widget-view+json" not in data, path.name
+                shown += "run this cell in Jupyter to use it" in "".join(data.get("text/plain", ""))
+    assert shown >= 8  # the sliders of notebooks 00-03 and 05-07
