@@ -5,8 +5,9 @@ runs from top to bottom.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -123,6 +124,28 @@ def _output_problem(out, expected: torch.Tensor, reference: str,
     named = [msg for msg, wrong in wrong_outputs(*args).items()
              if wrong.shape == out.shape and torch.allclose(out, wrong, rtol=1e-6, atol=1e-8)]
     return named[0] if named else f"output differs from {reference} (largest error {_max_err(out, expected):.3g})"
+
+
+Case = tuple[str, tuple, Callable[[], torch.Tensor], Callable[[], dict[str, torch.Tensor]]]
+
+
+def _check_outputs(exercise: str, fn: Callable, cases: Iterable[Case], reference: str) -> CheckReport:
+    """Call ``fn`` on each case ``(where, args, expected, wrong_outputs)`` and compare its output with
+    ``expected()`` (see :func:`_output_problem`); a stub stops the check as "not implemented yet"."""
+    report = CheckReport(exercise)
+    for where, args, expected, wrong_outputs in cases:
+        status, out = _call(fn, *args)
+        if status == "todo":
+            report.not_implemented = True
+            return report
+        if status == "error":
+            report.problems.append(f"{where}: raised {out}")
+            continue
+        problem = _output_problem(out, expected(), reference, wrong_outputs)
+        if problem is not None:
+            report.problems.append(f"{where}: {problem}")
+    report.problems = list(dict.fromkeys(report.problems))  # each distinct message once
+    return report
 
 
 def check_batchnorm_forward(batchnorm_forward: Callable) -> CheckReport:
@@ -272,27 +295,17 @@ def _lp_wrong_outputs(y, gamma, beta, p) -> dict[str, torch.Tensor]:
 def check_lp_norm_forward(lp_norm_forward: Callable) -> CheckReport:
     """Check ``lp_norm_forward(y, gamma, beta, p, eps)`` -> the training-mode output of the paper's ℓp
     layer (:mod:`helpers.lp_norm`), for p = 1, 2, ∞ and (N, C) and (N, C, H, W) inputs."""
-    report = CheckReport("lp_norm_forward")
     g = torch.Generator().manual_seed(3)
+    cases = []
     for y in _lp_cases():
         c = y.shape[1]
         gamma = torch.rand(c, generator=g, dtype=torch.float64) + 0.5
         beta = torch.randn(c, generator=g, dtype=torch.float64)
         for p in (1, 2, float("inf")):
-            where = f"p = {p:g}, {y.dim()}-D input {tuple(y.shape)}"
-            status, out = _call(lp_norm_forward, y.clone(), gamma, beta, p, EPS)
-            if status == "todo":
-                report.not_implemented = True
-                return report
-            if status == "error":
-                report.problems.append(f"{where}: raised {out}")
-                continue
-            expected = lp_norm_reference(y, gamma, beta, p, EPS)
-            problem = _output_problem(out, expected, "the layer's", _lp_wrong_outputs, y, gamma, beta, p)
-            if problem is not None:
-                report.problems.append(f"{where}: {problem}")
-    report.problems = list(dict.fromkeys(report.problems))
-    return report
+            cases.append((f"p = {p:g}, {y.dim()}-D input {tuple(y.shape)}", (y.clone(), gamma, beta, p, EPS),
+                          partial(lp_norm_reference, y, gamma, beta, p, EPS),
+                          partial(_lp_wrong_outputs, y, gamma, beta, p)))
+    return _check_outputs("lp_norm_forward", lp_norm_forward, cases, "the layer's")
 
 
 # --- notebook 07: the theory -----------------------------------------------------------------------
@@ -330,21 +343,12 @@ def _backward_wrong_outputs(y, g, gamma) -> dict[str, torch.Tensor]:
 def check_bn_unit_backward(bn_backward: Callable) -> CheckReport:
     """Check ``bn_backward(y, g, gamma)`` -> ∂L̂/∂y for one BN unit (ε = 0), given g = ∂ℓ/∂z, against
     autograd through z = γ(y − μ)/σ + β, for batches of 5, 16 and 64."""
-    report = CheckReport("bn_unit_backward")
-    for y, g, gamma in _unit_cases():
-        status, out = _call(bn_backward, y.clone(), g.clone(), gamma)
-        if status == "todo":
-            report.not_implemented = True
-            return report
-        if status == "error":
-            report.problems.append(f"m = {y.numel()}: raised {out}")
-            continue
-        expected = torch.func.vjp(lambda v, gamma=gamma: bn_unit(v, gamma, 0.0), y)[1](g)[0]
-        problem = _output_problem(out, expected, "autograd's", _backward_wrong_outputs, y, g, gamma)
-        if problem is not None:
-            report.problems.append(f"m = {y.numel()}: {problem}")
-    report.problems = list(dict.fromkeys(report.problems))
-    return report
+    def autograd(y: torch.Tensor, g: torch.Tensor, gamma: float) -> torch.Tensor:
+        return torch.func.vjp(lambda v: bn_unit(v, gamma, 0.0), y)[1](g)[0]
+
+    cases = [(f"m = {y.numel()}", (y.clone(), g.clone(), gamma), partial(autograd, y, g, gamma),
+              partial(_backward_wrong_outputs, y, g, gamma)) for y, g, gamma in _unit_cases()]
+    return _check_outputs("bn_unit_backward", bn_backward, cases, "autograd's")
 
 
 def check_counterexample(make_case: Callable) -> CheckReport:
@@ -391,7 +395,6 @@ def check_counterexample(make_case: Callable) -> CheckReport:
 def check_gradient_at_scale(predict_gradient: Callable) -> CheckReport:
     """Check ``predict_gradient(grad, weight, c)`` -> ∇L at c·W, from ∇L at W, for a weight followed
     by BN (ε = 0), against autograd at c = 10, 0.1 and 3."""
-    report = CheckReport("gradient_at_scale")
     gen = torch.Generator().manual_seed(5)
     x, t = torch.randn(32, 6, generator=gen, dtype=torch.float64), torch.randn(32, 4, generator=gen,
                                                                                   dtype=torch.float64)
@@ -403,20 +406,13 @@ def check_gradient_at_scale(predict_gradient: Callable) -> CheckReport:
         return (torch.tanh(y_hat) - t).square().mean()
 
     grad = torch.func.grad(loss)(w)
-    for c in (10.0, 0.1, 3.0):
-        status, out = _call(predict_gradient, grad.clone(), w.clone(), c)
-        if status == "todo":
-            report.not_implemented = True
-            return report
-        if status == "error":
-            report.problems.append(f"c = {c:g}: raised {out}")
-            continue
-        wrong = {"grows with c: L(cW) = L(W), so ∇L(cW)·c = ∇L(W), and the gradient *shrinks* as 1/c": grad * c,
-                 "leaves it unchanged: the loss is unchanged, but its slope in W is spread over a c times longer W":
-                     grad,
-                 "divides by c²: one factor 1/c, from the chain rule through cW": grad / c ** 2}
-        problem = _output_problem(out, torch.func.grad(loss)(c * w), "autograd's", dict, wrong)
-        if problem is not None:
-            report.problems.append(f"c = {c:g}: {problem}")
-    report.problems = list(dict.fromkeys(report.problems))
-    return report
+
+    def wrong(c: float) -> dict[str, torch.Tensor]:
+        return {"grows with c: L(cW) = L(W), so ∇L(cW)·c = ∇L(W), and the gradient *shrinks* as 1/c": grad * c,
+                "leaves it unchanged: the loss is unchanged, but its slope in W is spread over a c times longer W":
+                    grad,
+                "divides by c²: one factor 1/c, from the chain rule through cW": grad / c ** 2}
+
+    cases = [(f"c = {c:g}", (grad.clone(), w.clone(), c), partial(torch.func.grad(loss), c * w), partial(wrong, c))
+             for c in (10.0, 0.1, 3.0)]
+    return _check_outputs("gradient_at_scale", predict_gradient, cases, "autograd's")
