@@ -5,10 +5,11 @@ runs from top to bottom.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -31,8 +32,8 @@ class CheckReport:
         return not self.problems and not self.not_implemented
 
     def __str__(self) -> str:
-        if self.not_implemented:
-            return f"{self.exercise}: not implemented yet."
+        if self.not_implemented:  # problems here are notes, e.g. which exercise to do first
+            return " ".join([f"{self.exercise}: not implemented yet.", *self.problems])
         if self.passed:
             return f"{self.exercise}: all checks passed."
         return f"{self.exercise}: {len(self.problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in self.problems)
@@ -119,11 +120,16 @@ def _output_problem(out, expected: torch.Tensor, reference: str,
     if not out.is_floating_point():
         return f"the output holds {out.dtype} numbers; it should hold floating-point ones"
     out = out.to(expected.dtype)  # a float32 answer is compared in float64, not rejected for its type
-    if torch.allclose(out, expected, rtol=1e-6, atol=1e-8):
+    if torch.allclose(out, expected, rtol=1e-6, atol=1e-8, equal_nan=True):  # NaN where NaN is expected
         return None
     named = [msg for msg, wrong in wrong_outputs(*args).items()
-             if wrong.shape == out.shape and torch.allclose(out, wrong, rtol=1e-6, atol=1e-8)]
-    return named[0] if named else f"output differs from {reference} (largest error {_max_err(out, expected):.3g})"
+             if wrong.shape == out.shape and torch.allclose(out, wrong.to(out.dtype), rtol=1e-6, atol=1e-8,
+                                                            equal_nan=True)]
+    if named:
+        return named[0]
+    if not torch.equal(out.isnan(), expected.isnan()):
+        return "NaN where a number is expected, or a number where NaN is"
+    return f"output differs from {reference} (largest error {_max_err(out, expected):.3g})"
 
 
 Case = tuple[str, tuple, Callable[[], torch.Tensor], Callable[[], dict[str, torch.Tensor]]]
@@ -221,7 +227,8 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
         status, result = _call(batchnorm_forward, x.clone(), gamma, beta, case["running_mean"].clone(),
                                case["running_var"].clone(), training=True, momentum=MOMENTUM, eps=EPS)
         if status == "todo":
-            report.problems.append("batchnorm_forward is not implemented yet: do that exercise first")
+            report.not_implemented = True
+            report.problems.append("(batchnorm_forward is not implemented yet either: do that exercise first.)")
             return report
         if status == "error" or not (isinstance(result, tuple) and len(result) == 2):
             report.problems.append("batchnorm_forward fails or does not return (out, cache): fix it first")
@@ -256,6 +263,203 @@ def check_batchnorm_backward(batchnorm_forward: Callable, batchnorm_backward: Ca
     report.problems = list(dict.fromkeys(report.problems))
     return report
 
+
+# --- notebook 02: the largest learning rate that trains --------------------------------------------
+
+def _as_tensor(fn: Callable) -> Callable:
+    """``fn`` with its answer turned into a float64 tensor, so numbers, lists and arrays compare alike."""
+    def wrapped(*args):
+        out = fn(*args)
+        return torch.as_tensor(np.asarray(out, dtype=float)) if not isinstance(out, torch.Tensor) else out.double()
+    return wrapped
+
+
+def _largest_lr_wrong_outputs(lrs: np.ndarray, final_loss: np.ndarray, threshold: float) -> dict[str, torch.Tensor]:
+    """What typical mistakes in reading a learning-rate sweep produce."""
+    ok = final_loss < threshold
+    per_seed = lambda rows: torch.tensor([lrs[r].max() if r.any() else np.nan for r in rows.T])
+    first_failure = []
+    for col in ok.T:
+        fails = np.flatnonzero(~col)
+        upto = col[: fails[0]] if len(fails) else col
+        first_failure.append(lrs[: len(upto)].max() if len(upto) else np.nan)
+    with np.errstate(invalid="ignore"):
+        median_ok = np.median(final_loss, axis=1) < threshold
+    return {
+        "counts a run without a number (NaN: diverged, or never run) as trained; only a loss below the threshold "
+        "trains": per_seed(~(final_loss >= threshold)),
+        "stops at the first learning rate that fails; a run can train again at a larger one, and the question is "
+        "the largest that trains": torch.tensor(first_failure),
+        "pools the seeds: answer seed by seed (one learning rate per column)":
+            torch.full((ok.shape[1],), lrs[ok.any(1)].max() if ok.any() else np.nan),
+        "uses the median over seeds: answer seed by seed (one learning rate per column)":
+            torch.full((ok.shape[1],), lrs[median_ok].max() if median_ok.any() else np.nan),
+        "returns an index, not the learning rate": torch.tensor([float(np.flatnonzero(c).max()) if c.any() else np.nan
+                                                                 for c in ok.T]),
+        "gives the smallest learning rate, not NaN, for a seed that trains at none":
+            torch.tensor([lrs[c].max() if c.any() else lrs.min() for c in ok.T]),
+        "gives 0, not NaN, for a seed that trains at none": torch.tensor([lrs[c].max() if c.any() else 0.0
+                                                                          for c in ok.T]),
+    }
+
+
+def check_largest_trainable_lr(largest_trainable_lr: Callable) -> CheckReport:
+    """Check ``largest_trainable_lr(lrs, final_loss, threshold)`` -> per seed, the largest learning rate
+    whose run ends with a training loss below ``threshold`` (NaN if none does). ``final_loss`` has one
+    row per learning rate and one column per seed; inf marks a diverged run, NaN one that never ran."""
+    inf, nan = np.inf, np.nan
+    lrs = np.array([0.05, 0.1, 0.2, 0.5, 1.0, 2.0])
+    sweeps = {
+        "a sweep where each seed stops training at its own learning rate": np.array(
+            [[1.1, 1.2, 1.0], [1.0, 1.1, 0.9], [1.3, 1.4, 1.2], [2.25, 1.9, 1.6], [2.30, 2.31, 2.2], [inf, inf, 2.3]]),
+        "a sweep with a seed that fails, then trains again, and one that never trains": np.array(
+            [[1.5, 2.31, 1.2], [2.2, 2.30, 1.1], [1.9, 2.29, 2.2], [inf, 2.32, 2.0], [inf, inf, 2.4], [nan, inf, nan]]),
+    }
+    threshold = 2.1
+    cases = [(where, (lrs.copy(), loss.copy(), threshold),
+              partial(lambda loss: torch.tensor([lrs[c].max() if c.any() else np.nan for c in (loss < threshold).T]),
+                      loss), partial(_largest_lr_wrong_outputs, lrs, loss, threshold))
+             for where, loss in sweeps.items()]
+    return _check_outputs("largest_trainable_lr", _as_tensor(largest_trainable_lr), cases, "the definition's")
+
+
+# --- notebook 03: how far activation distributions move ----------------------------------------------
+
+def _drift(mean: torch.Tensor, std: torch.Tensor, spread: torch.Tensor | None = None) -> torch.Tensor:
+    change = (mean.diff(dim=0).abs() + std.diff(dim=0).abs()).mean(0)
+    return change / (std.mean(0) if spread is None else spread)
+
+
+def _drift_wrong_outputs(mean: torch.Tensor, var: torch.Tensor) -> dict[str, torch.Tensor]:
+    std = var.sqrt()
+    return {
+        "not divided by the unit's average standard deviation: units on different scales must compare on equal "
+        "terms": _drift(mean, std, torch.ones_like(std[0])),
+        "uses the variance where the standard deviation belongs (both the change and the spread)": _drift(mean, var),
+        "measures the net change from the first record to the last; a distribution that moves back and forth "
+        "moves too: average |change| between consecutive records":
+            ((mean[-1] - mean[0]).abs() + (std[-1] - std[0]).abs()) / std.mean(0),
+        "adds signed changes, so moves up and down cancel: take |Δ mean| + |Δ std| step by step":
+            (mean.diff(dim=0) + std.diff(dim=0)).mean(0) / std.mean(0),
+        "leaves out the change of the spread: add |Δ std| to |Δ mean|": mean.diff(dim=0).abs().mean(0) / std.mean(0),
+        "divides by the first record's standard deviation, not its average over the run": _drift(mean, std, std[0]),
+        "sums the changes over records instead of averaging them":
+            (mean.diff(dim=0).abs() + std.diff(dim=0).abs()).sum(0) / std.mean(0),
+    }
+
+
+def check_distribution_drift(distribution_drift: Callable) -> CheckReport:
+    """Check ``distribution_drift(mean, var)`` -> per unit, the average over consecutive records of
+    |Δ mean| + |Δ standard deviation|, divided by the unit's average standard deviation; ``mean`` and
+    ``var`` have one row per record and one column per unit (the activation probe's records)."""
+    gen = torch.Generator().manual_seed(6)
+    cases = []
+    for records, units in ((12, 5), (3, 8)):
+        scale = torch.logspace(-2, 1, units, dtype=torch.float64)  # units on very different scales
+        mean = torch.randn(records, units, generator=gen, dtype=torch.float64).cumsum(0) * scale
+        var = ((torch.rand(records, units, generator=gen, dtype=torch.float64) + 0.5) * scale) ** 2
+        cases.append((f"{records} records of {units} units", (mean.numpy().copy(), var.numpy().copy()),
+                      partial(_drift, mean, var.sqrt()), partial(_drift_wrong_outputs, mean, var)))
+    return _check_outputs("distribution_drift", _as_tensor(distribution_drift), cases, "the definition's")
+
+
+# --- notebook 04: G′, the gradient after the layers below have moved ----------------------------------
+
+def _dln_loss(x: torch.Tensor, y: torch.Tensor) -> Callable[[Sequence[torch.Tensor]], torch.Tensor]:
+    """The loss of a deep linear network with weights W_1 … W_k (applied in that order): mean squared error."""
+    def loss(weights: Sequence[torch.Tensor]) -> torch.Tensor:
+        out = x
+        for w in weights:
+            out = out @ w.T
+        return (out - y).square().mean()
+    return loss
+
+
+def _grad_at(loss: Callable, weights: Sequence[torch.Tensor], i: int) -> torch.Tensor:
+    """∇ of ``loss`` in the weight ``weights[i]``, the others held fixed."""
+    ws = [w.detach().requires_grad_(k == i) for k, w in enumerate(weights)]
+    return torch.autograd.grad(loss(ws), ws[i])[0]
+
+
+def _g_prime_wrong_outputs(before, after, i, loss) -> dict[str, torch.Tensor]:
+    return {
+        "returns G, the gradient before any layer moved: G′ takes the layers *below* layer i at their new weights":
+            _grad_at(loss, before, i),
+        "moves every layer, layer i included: G′ is taken at layer i's old weights, only the layers below moved":
+            _grad_at(loss, after, i),
+        "moves layer i itself: only the layers below it (0 … i − 1) take their new weights":
+            _grad_at(loss, [*after[: i + 1], *before[i + 1:]], i),
+        "moves the layers above layer i too: only the layers below it take their new weights":
+            _grad_at(loss, [*after[:i], before[i], *after[i + 1:]], i),
+        "moves one layer too few (counted from 1?): layers 0 … i − 1 take their new weights":
+            _grad_at(loss, [*after[: max(i - 1, 0)], *before[max(i - 1, 0):]], i),
+    }
+
+
+def check_g_prime(g_prime: Callable) -> CheckReport:
+    """Check ``g_prime(before, after, i, loss)`` -> G′ for layer ``i`` (counted from 0): the gradient of
+    ``loss`` in layer i's weight when the layers below it (0 … i − 1) have their weights ``after`` the
+    step and layer i and those above it their weights ``before`` it. ``loss`` maps a list of weights to
+    a number; here it is a 4-layer deep linear network's, and ``after`` one SGD step from ``before``."""
+    gen = torch.Generator().manual_seed(7)
+    x, y = (torch.randn(64, 6, generator=gen, dtype=torch.float64) for _ in range(2))
+    loss = _dln_loss(x, y)
+    before = [torch.eye(6, dtype=torch.float64) + 0.3 * torch.randn(6, 6, generator=gen, dtype=torch.float64)
+              for _ in range(4)]
+    after = [w - 0.05 * _grad_at(loss, before, k) for k, w in enumerate(before)]  # one SGD step, every layer
+    cases = [(f"layer i = {i}", ([w.clone() for w in before], [w.clone() for w in after], i, loss),
+              partial(_grad_at, loss, [*after[:i], *before[i:]], i),
+              partial(_g_prime_wrong_outputs, before, after, i, loss)) for i in (2, 3, 1)]
+    return _check_outputs("g_prime", g_prime, cases, "autograd's")
+
+
+# --- notebook 05: effective β-smoothness along the gradient ------------------------------------------
+
+def _beta(grad_fn: Callable, w: torch.Tensor, etas: Sequence[float], sign: float = 1.0,
+          per: str = "length", reduce: Callable = torch.max) -> torch.Tensor:
+    """max over η of ‖g − ∇L(w − ηg)‖ / ‖ηg‖; the other arguments give the mistakes' versions."""
+    g = grad_fn(w)
+    values = []
+    for eta in etas:
+        change = torch.linalg.vector_norm(g - grad_fn(w - sign * eta * g))
+        scale = {"length": eta * torch.linalg.vector_norm(g), "eta": eta, "g": torch.linalg.vector_norm(g),
+                 "none": 1.0}[per]
+        values.append(change / scale)
+    return reduce(torch.stack(values))
+
+
+def _beta_wrong_outputs(grad_fn, w, etas) -> dict[str, torch.Tensor]:
+    return {
+        "divides by η, not by the step's length η‖g‖": _beta(grad_fn, w, etas, per="eta"),
+        "returns the largest ‖g − ∇L(w − ηg)‖ (the gradient predictiveness), not divided by the step's length":
+            _beta(grad_fn, w, etas, per="none"),
+        "divides by ‖g‖ only, not by the step's length η‖g‖": _beta(grad_fn, w, etas, per="g"),
+        "steps uphill (w + ηg): the probe follows the training step, w − ηg": _beta(grad_fn, w, etas, sign=-1.0),
+        "takes the smallest ratio over η, not the largest": _beta(grad_fn, w, etas, reduce=torch.min),
+        "averages the ratio over η instead of taking its largest value": _beta(grad_fn, w, etas, reduce=torch.mean),
+    }
+
+
+def check_effective_beta(effective_beta: Callable) -> CheckReport:
+    """Check ``effective_beta(grad_fn, w, etas)`` -> max over η in ``etas`` of ‖g − ∇L(w − ηg)‖ / ‖ηg‖,
+    with g = ``grad_fn(w)``, the effective β-smoothness along the gradient (notebook 05's probe, for
+    one flat weight vector ``w``)."""
+    gen = torch.Generator().manual_seed(8)
+    a = torch.randn(20, 10, generator=gen, dtype=torch.float64)
+
+    def loss(w: torch.Tensor) -> torch.Tensor:  # smooth, not quadratic: the ratio changes with η
+        return torch.log(torch.cosh(a @ w)).sum() + 0.05 * (w @ w) ** 2
+
+    grad_fn = torch.func.grad(loss)
+    cases = []
+    for k, etas in enumerate(([0.01, 0.02, 0.05, 0.1], [0.002, 0.3, 0.05])):
+        w = torch.randn(10, generator=gen, dtype=torch.float64)
+        cases.append((f"point {k + 1}, η in {etas}", (grad_fn, w.clone(), list(etas)),
+                      partial(_beta, grad_fn, w, etas), partial(_beta_wrong_outputs, grad_fn, w, etas)))
+    return _check_outputs("effective_beta", _as_tensor(effective_beta), cases, "the definition's")
+
+
+# --- notebook 06: the ℓp layers ----------------------------------------------------------------------
 
 def _lp_cases(seed: int = 2) -> list[torch.Tensor]:
     """Pre-activations with channel means far from 0 (where the paper's order matters), (N, C) and (N, C, H, W)."""

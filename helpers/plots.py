@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -65,6 +66,38 @@ def _median_curve(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> tuple[n
     return xs[0][:n], np.median(np.stack([y[:n] for y in ys]), axis=0)
 
 
+# One colour per network in every figure of the series, and one line style per learning rate.
+NETWORK_COLORS = {"Standard": "C0", "BN": "C1", "noisy BN": "C2", "Standard + noise": "C3", "ℓ1": "C4", "ℓ2": "C5",
+                  "ℓ∞": "C6"}
+SPARE_COLORS = ("C7", "C8", "C9", "#7b4173", "#637939", "#843c39")  # for labels that are no network of the series
+LR_STYLES = {0.1: "-", 0.5: "--", 0.02: ":", 0.01: (0, (1, 1)), 0.05: "-.", 0.2: (0, (5, 1)), 1.0: (0, (3, 1, 1, 1)),
+             2.0: (0, (1, 3))}
+
+
+def network_colors(labels: Iterable[str]) -> dict[str, str]:
+    """A colour per label: its network's (``NETWORK_COLORS``; "BN, lr 0.5" is BN's), else the next spare one."""
+    spare = itertools.cycle(SPARE_COLORS)
+    return {label: NETWORK_COLORS.get(label.split(", lr ")[0]) or next(spare) for label in labels}
+
+
+def lr_style(lr: float) -> str | tuple:
+    """The line style of a learning rate (``LR_STYLES``; dash-dot for one not in the table)."""
+    return LR_STYLES.get(round(float(lr), 10), "-.")
+
+
+def _label_lr_style(label: str) -> str | tuple:
+    """"BN, lr 0.5" is drawn in 0.5's line style; a label without a learning rate, solid."""
+    try:
+        return lr_style(float(label.split(", lr ")[1].split()[0])) if ", lr " in label else "-"
+    except ValueError:
+        return "-"
+
+
+def legend_outside(ax: plt.Axes, **kwargs) -> None:
+    """The legend to the right of ``ax``, off the curves."""
+    ax.legend(**{"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "fontsize": 8, "frameon": False, **kwargs})
+
+
 def plot_curves(runs: RunsBySeed, metrics: Sequence[str] = ("train_loss", "test_acc"),
                 smooth_window: int = 10, styles: Mapping[str, dict] | None = None) -> plt.Figure:
     """One panel per metric; per label, every seed as a thin line and their median as a thick one.
@@ -72,13 +105,13 @@ def plot_curves(runs: RunsBySeed, metrics: Sequence[str] = ("train_loss", "test_
 
     ``styles`` maps a label to extra ``ax.plot`` keywords (colour, line style, ...).
     """
-    styles = styles or {}
+    styles, colors = styles or {}, network_colors(runs)
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         per_step = metric.startswith("train")
-        for k, (label, value) in enumerate(runs.items()):
+        for label, value in runs.items():
             hs = seeds_of(value)
-            style = {"color": f"C{k}", **styles.get(label, {})}
+            style = {"color": colors[label], "ls": _label_lr_style(label), **styles.get(label, {})}
             xs = [h.steps if per_step else h.eval_steps for h in hs]
             ys = [smooth(getattr(h, metric), smooth_window) if per_step else getattr(h, metric) for h in hs]
             for h, x, y in zip(hs, xs, ys):
@@ -95,7 +128,7 @@ def plot_curves(runs: RunsBySeed, metrics: Sequence[str] = ("train_loss", "test_
         ax.set_ylabel(METRIC_LABELS.get(metric, metric)
                       + (f" ({smooth_window}-step mean)" if per_step and smooth_window > 1 else ""))
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    legend_outside(axes[0, -1])
     fig.tight_layout()
     return fig
 
@@ -170,13 +203,8 @@ def plot_lr_runs(runs: Mapping[tuple[str, float], History | Sequence[History]],
                  metrics: Sequence[str] = ("train_acc", "test_acc", "train_loss"), smooth_window: int = 10,
                  ) -> plt.Figure:
     """The paper's Fig. 1 layout: one panel per metric; colour = network, line style = learning rate."""
-    names = list(dict.fromkeys(name for name, _ in runs))
-    lrs = sorted({lr for _, lr in runs})
-    line_styles = ["-", "--", ":", "-."]
     labelled = {f"{name}, lr {lr:g}": h for (name, lr), h in runs.items()}
-    styles = {f"{name}, lr {lr:g}": {"color": f"C{names.index(name)}", "ls": line_styles[lrs.index(lr) % 4]}
-              for name, lr in runs}
-    return plot_curves(labelled, metrics, smooth_window, styles)
+    return plot_curves(labelled, metrics, smooth_window)
 
 
 def plot_lr_sweep(sweep) -> plt.Figure:
@@ -186,8 +214,9 @@ def plot_lr_sweep(sweep) -> plt.Figure:
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
     marked = set()
     n_seeds = len(sweep.seeds)
-    for k, name in enumerate(sweep.final_loss):
-        color, diverged = f"C{k}", sweep.diverged[name]
+    colors = network_colors(sweep.final_loss)
+    for name in sweep.final_loss:
+        color, diverged = colors[name], sweep.diverged[name]
         missing = sweep.interrupted[name] if sweep.interrupted is not None else np.zeros_like(diverged)
         loss = np.where(diverged, np.nan, sweep.final_loss[name])
         for ax, values in ((ax_loss, loss), (ax_acc, sweep.final_test_acc[name])):
@@ -212,7 +241,7 @@ def plot_lr_sweep(sweep) -> plt.Figure:
     for ax in (ax_loss, ax_acc):
         ax.set_xlabel("learning rate")
         ax.grid(alpha=0.3, which="both")
-    ax_loss.legend(fontsize=7)
+    legend_outside(ax_acc, handles=ax_loss.get_legend_handles_labels()[0])
     fig.tight_layout()
     return fig
 
@@ -256,13 +285,14 @@ def plot_distributions(runs: RunsBySeed, layer: int | None = None, unit: int = 0
     layer = first["layers"][0] if layer is None else layer
     cols = min(max_seeds, max(len(seeds_of(v)) for v in runs.values()))
     fig, axes = plt.subplots(len(runs), cols, figsize=(3.3 * cols, 2.4 * len(runs)), squeeze=False)
+    colors = network_colors(runs)
     for row, (name, value) in enumerate(runs.items()):
         for col, h in enumerate(seeds_of(value)[:cols]):
             rec, ax = h.probes[probe], axes[row, col]
             layers = list(rec.settings["layers"])
             where = rec.settings["positions"][layers.index(layer)][unit]
             ridgeline(ax, rec["hist"][:, layers.index(layer), unit], rec["step"],
-                      np.asarray(rec.settings["edges"]), color=f"C{row}")
+                      np.asarray(rec.settings["edges"]), color=colors[name])
             ax.set_title(f"{flagged(name, h)}, seed {h.config.seed if h.config else col}\n"
                          f"layer {layer}, unit (c, y, x) = {tuple(where)}", fontsize=8)
             if col == 0:
@@ -281,12 +311,12 @@ def plot_drift(runs: RunsBySeed, probe: str = "activations", pooled: bool = Fals
     ``relative=False``: in the activations' own units rather than relative to their spread."""
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     layers = seeds_of(next(iter(runs.values())))[0].probes[probe].settings["layers"]
-    width = 0.8 / len(runs)
+    width, colors = 0.8 / len(runs), network_colors(runs)
     for k, (name, value) in enumerate(runs.items()):
         hs = seeds_of(value)
         per_seed = np.stack([np.median(distribution_drift(h.probes[probe], pooled, relative), axis=1) for h in hs])
         x = np.arange(len(layers)) + (k - (len(runs) - 1) / 2) * width
-        ax.bar(x, np.median(per_seed, axis=0), width, label=seeds_label(name, hs), color=f"C{k}", alpha=0.8)
+        ax.bar(x, np.median(per_seed, axis=0), width, label=seeds_label(name, hs), color=colors[name], alpha=0.8)
         for row in per_seed:
             ax.plot(x, row, "k.", ms=4)
     ax.set_xticks(range(len(layers)))
@@ -294,7 +324,7 @@ def plot_drift(runs: RunsBySeed, probe: str = "activations", pooled: bool = Fals
     what = ("whole channels" if pooled else "single activations") + ("" if relative else ", own units")
     ax.set_ylabel(f"drift between records, {what}\n(median over units; log scale)", fontsize=9)
     ax.set_yscale("log")
-    ax.legend(fontsize=7, title="bars: median over seeds; dots: each seed", title_fontsize=7)
+    legend_outside(ax, fontsize=7, title="bars: median over seeds;\ndots: each seed", title_fontsize=7)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig
@@ -309,13 +339,14 @@ def plot_ics(runs: RunsBySeed, probe: str = "ics") -> plt.Figure:
     ‖G − G′‖/‖G‖ and cos∠(G, G′) over training; every seed a thin line."""
     layers = seeds_of(next(iter(runs.values())))[0].probes[probe].settings["layers"]
     fig, axes = plt.subplots(3, len(layers), figsize=(3.6 * len(layers), 7.6), squeeze=False, sharex=True)
-    for k, (name, value) in enumerate(runs.items()):
+    colors = network_colors(runs)
+    for name, value in runs.items():
         hs = seeds_of(value)
         for j, h in enumerate(hs):
             ics = ics_summary(h, probe)
             for row, (key, _, _) in enumerate(ICS_PANELS):
                 for col in range(len(layers)):
-                    axes[row, col].plot(ics["step"], ics[key][:, col], color=f"C{k}", lw=0.8,
+                    axes[row, col].plot(ics["step"], ics[key][:, col], color=colors[name], lw=0.8,
                                         alpha=0.5 if len(hs) > 1 else 1.0,
                                         label=seeds_label(name, hs) if j == 0 else None)
     for col, layer in enumerate(layers):
@@ -327,7 +358,7 @@ def plot_ics(runs: RunsBySeed, probe: str = "ics") -> plt.Figure:
             axes[row, col].set_yscale(scale)
             axes[row, col].set_ylabel(label, fontsize=8)
             axes[row, col].grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=8)
+    legend_outside(axes[0, -1])
     fig.tight_layout()
     return fig
 
@@ -347,12 +378,12 @@ def plot_landscape(summaries: Mapping[str, Mapping | Sequence[Mapping]]) -> plt.
     a gradient step of the learning rate's size stops being stable on a quadratic.
     """
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.9))
-    lr = None
-    for k, (name, value) in enumerate(summaries.items()):
+    lr, colors = None, network_colors(summaries)
+    for name, value in summaries.items():
         seeds = [value] if isinstance(value, Mapping) else list(value)
         alpha = 0.35 if len(seeds) == 1 else 0.15
         for j, s in enumerate(seeds):
-            color, at, lr = f"C{k}", s["step"], s["lr"] or lr
+            color, at, lr = colors[name], s["step"], s["lr"] or lr
             label = (flagged(name, s) + (f" ({len(seeds)} seeds)" if len(seeds) > 1 else "")) if j == 0 else None
             for ax, (key, *_) in zip(axes, LANDSCAPE_PANELS):
                 if key == "beta":
@@ -369,8 +400,7 @@ def plot_landscape(summaries: Mapping[str, Mapping | Sequence[Mapping]]) -> plt.
         ax.grid(alpha=0.3)
     if lr:
         axes[2].axhline(2 / lr, color="0.3", ls="--", lw=1, label="2 / LR")
-        axes[2].legend(fontsize=8)
-    axes[0].legend(fontsize=8)
+    legend_outside(axes[2])  # the networks (their bands and lines) and 2/LR
     fig.tight_layout()
     return fig
 
@@ -389,7 +419,7 @@ def plot_split_sweep(sweeps: Mapping[str, Mapping[str, np.ndarray]], title: str 
         ax.set_xlabel("split step")
         ax.set_ylabel(f"BN / Standard, median {key}", fontsize=8)
         ax.grid(alpha=0.3, which="both")
-    axes[0, 0].legend(fontsize=8, title=title or None, title_fontsize=8)
+    legend_outside(axes[0, -1], title=title or None, title_fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -399,11 +429,12 @@ def plot_step_curves(curves: Mapping[str, Mapping], max_multiplier: float = np.i
     per network, up to ``max_multiplier`` × LR. ``curves`` is :func:`helpers.summaries.step_curves`
     output (arrays ``eta``, ``loss``, ``grad_norm``, and the run's ``lr`` and the ``step``)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    for k, (name, c) in enumerate(curves.items()):
+    colors = network_colors(curves)
+    for name, c in curves.items():
         multiple = c["eta"] / c["lr"]
         keep = multiple <= max_multiplier * (1 + 1e-9)
         for ax, key in zip(axes, ("loss", "grad_norm")):
-            ax.plot(multiple[keep], c[key][keep], "o-", color=f"C{k}", ms=4, label=name)
+            ax.plot(multiple[keep], c[key][keep], "o-", color=colors[name], ms=4, label=name)
     axes[0].set_ylabel("loss L(w − ηg)")
     axes[1].set_ylabel("gradient norm ‖∇L(w − ηg)‖")
     for ax in axes:
@@ -413,16 +444,9 @@ def plot_step_curves(curves: Mapping[str, Mapping], max_multiplier: float = np.i
         ax.grid(alpha=0.3)
     axes[1].set_yscale("log")
     steps = sorted({int(c["step"]) for c in curves.values()})
-    axes[0].legend(fontsize=8, title=f"step {', '.join(map(str, steps))}", title_fontsize=8)
+    legend_outside(axes[1], title=f"step {', '.join(map(str, steps))}", title_fontsize=8)
     fig.tight_layout()
     return fig
-
-
-NETWORK_COLORS = {"Standard": "C0", "BN": "C1"}  # the same colour for a network in every figure
-
-
-def _network_color(name: str, k: int) -> str:
-    return NETWORK_COLORS.get(name, f"C{k + 2}")
 
 
 def plot_fine_curves(curves: Mapping[str, Mapping], paper_range: tuple[float, float] = (0.5, 4.0),
@@ -432,10 +456,11 @@ def plot_fine_curves(curves: Mapping[str, Mapping], paper_range: tuple[float, fl
     dotted: η = LR, the step training took."""
     panels = 2 if all("grad_norm" in c for c in curves.values()) else 1
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels + 1.8, 3.6), squeeze=False)
-    for k, (name, c) in enumerate(curves.items()):
+    colors = network_colors(curves)
+    for name, c in curves.items():
         label = f"{name}, step {c['step']}"
         for ax, key in zip(axes[0], ("loss", "grad_norm")):
-            ax.plot(c["multiplier"], c[key], "-", color=_network_color(name, k), lw=1.5, label=label)
+            ax.plot(c["multiplier"], c[key], "-", color=colors[name], lw=1.5, label=label)
     axes[0, 0].set_ylabel("loss L(w − ηg)")
     if panels == 2:
         axes[0, 1].set_ylabel("gradient norm ‖∇L(w − ηg)‖")
@@ -444,7 +469,7 @@ def plot_fine_curves(curves: Mapping[str, Mapping], paper_range: tuple[float, fl
         ax.axvline(1.0, color="0.4", ls=":", lw=1, label="η = LR, the step taken")
         ax.set(xscale="log" if log else "linear", xlabel="step length η / learning rate")
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
+    legend_outside(axes[0, -1])
     fig.tight_layout()
     return fig
 

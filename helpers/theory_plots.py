@@ -9,10 +9,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .plots import network_colors
 from .theory import nearest_on_ray, ray_losses
 
 KIND_COLORS = {"quadratic": "C0", "logistic": "C2", "indefinite": "C3"}
-NETWORK_COLORS = {"Standard": "C0", "BN": "C1"}
 
 
 def plot_projection(terms: Mapping[str, float]) -> plt.Figure:
@@ -130,8 +130,9 @@ def plot_weight_norms(summaries: Mapping[str, Sequence[Mapping]], layers: Sequen
     """Per network (colour) and seed (one line each), for the chosen layers (numbered from 1):
     the weight norm ‖W‖, the effective learning rate lr/‖W‖², and |cos(W, g)|, over training."""
     fig, axes = plt.subplots(len(layers), 3, figsize=(13, 2.6 * len(layers)), sharex=True, squeeze=False)
+    colors = network_colors(summaries)
     for name, runs in summaries.items():
-        color = NETWORK_COLORS.get(name, None)
+        color = colors[name]
         for k, s in enumerate(runs):
             for row, layer in enumerate(layers):
                 label = f"{name} ({len(runs)} seeds)" if k == 0 and row == 0 else None

@@ -53,7 +53,8 @@ def figure_output(fig: plt.Figure) -> dict:
 
 
 class _TrainingPanel:
-    """A Train button, a progress bar and an output area shared by the explorers that train runs."""
+    """A Train button, a progress bar and an output area shared by the explorers that train runs.
+    Each explorer's ``figure()`` draws what its output shows; ``_show`` puts it there."""
 
     def __init__(self, controls: Sequence[widgets.Widget]):
         self.button = widgets.Button(description="Train", button_style="primary", icon="play")
@@ -75,6 +76,8 @@ class _TrainingPanel:
     def _moved(self, done: int, total: int) -> None:
         self.progress.value = done
 
+    def _show(self, *extra: plt.Figure) -> None:
+        self.output.outputs = tuple(figure_output(fig) for fig in (self.figure(), *extra))
 
 class LearningRateExplorer(_TrainingPanel):
     """A log-scale learning-rate slider, a BatchNorm checkbox (or, given ``networks``, a menu of
@@ -100,6 +103,8 @@ class LearningRateExplorer(_TrainingPanel):
         else:
             self.choice = widgets.Checkbox(value=base.norm == "batch", description="BatchNorm", style=LAYOUT)
         super().__init__([self.slider, self.choice])
+        if self.runs:
+            self._show()  # the reference runs, before anything is trained
 
     def selected_config(self) -> RunConfig:
         value = self.choice.value
@@ -112,8 +117,12 @@ class LearningRateExplorer(_TrainingPanel):
         config = self.selected_config()
         history = self._train(config)
         self.runs[f"{network_label(config.norm)}, lr {config.lr:.3g}"] = history
-        self.output.outputs = (figure_output(plot_curves(self.runs, self.metrics)),)
+        self._show()
         return history
+
+    def figure(self) -> plt.Figure:
+        """The reference runs and every run trained so far (the panel's view, as a static figure)."""
+        return plot_curves(self.runs, self.metrics)
 
 
 class AffineExplorer:
@@ -130,10 +139,14 @@ class AffineExplorer:
         self.widget = widgets.VBox([widgets.HBox([self.gamma, self.beta]), self.output])
         self.redraw()
 
+    def figure(self) -> plt.Figure:
+        """The histogram at the sliders' values (the panel's view, as a static figure)."""
+        return plot_affine(self.x_hat, self.gamma.value, self.beta.value)
+
     def redraw(self) -> None:
         values = self.gamma.value * self.x_hat + self.beta.value
         self.shown = (float(values.mean()), float(values.std()))
-        self.output.outputs = (figure_output(plot_affine(self.x_hat, self.gamma.value, self.beta.value)),)
+        self.output.outputs = (figure_output(self.figure()),)
 
 
 class ProjectionExplorer:
@@ -160,7 +173,11 @@ class ProjectionExplorer:
         mean_share = min(self.mean_share.value, 1 - self.alignment.value)
         y, g = gradient_case(self.m, self.alignment.value, mean_share, self.sigma.value, self.seed)
         self.terms = lipschitz_terms(y, g, gamma=1.0)
-        self.output.outputs = (figure_output(plot_projection(self.terms)),)
+        self.output.outputs = (figure_output(self.figure()),)
+
+    def figure(self) -> plt.Figure:
+        """Theorem 4.1's bars at the sliders' values (the panel's view, as a static figure)."""
+        return plot_projection(self.terms)
 
 
 class NoiseExplorer(_TrainingPanel):
@@ -179,6 +196,8 @@ class NoiseExplorer(_TrainingPanel):
         self.slider = widgets.FloatSlider(value=1.0, min=0.0, max=3.0, step=0.25, description="noise strength",
                                           continuous_update=False, style=LAYOUT)
         super().__init__([self.slider])
+        if self.runs:
+            self._show()  # the reference runs, before anything is trained
 
     def train_selected(self) -> History:
         strength = float(self.slider.value)
@@ -186,9 +205,12 @@ class NoiseExplorer(_TrainingPanel):
         history = self._train(config, probes=[self.probe])
         label = f"noisy BN, strength {strength:g}"
         self.runs[label] = history
-        self.output.outputs = (figure_output(plot_curves(self.runs, ("train_acc",))),
-                               figure_output(plot_distributions({label: history}, layer=self.probe.layers[0])))
+        self._show(plot_distributions({label: history}, layer=self.probe.layers[0]))
         return history
+
+    def figure(self) -> plt.Figure:
+        """Training accuracy of the reference runs and of every run trained so far."""
+        return plot_curves(self.runs, ("train_acc",))
 
 
 class LandscapeExplorer:
@@ -228,9 +250,12 @@ class LandscapeExplorer:
         return step_curves({name: hs[self.seed.value] for name, hs in self.runs.items()}, self.step.value,
                            self.probe)
 
+    def figure(self) -> plt.Figure:
+        """The curves at the sliders' values (the panel's view, as a static figure)."""
+        return plot_step_curves(self.curves(), self.max_step.value)
+
     def redraw(self) -> None:
-        fig = plot_step_curves(self.curves(), self.max_step.value)
-        self.output.outputs = (figure_output(fig),)
+        self.output.outputs = (figure_output(self.figure()),)
 
 
 class FineLandscapeExplorer:
@@ -306,7 +331,10 @@ class FineLandscapeExplorer:
         self.shown = views
         seconds = sum(v["seconds"] for v in views.values())
         self.status.value = f"computed in {seconds:.1f} s"
-        fig = (plot_fine_curves(views, log=self.spacing.value == "log") if self.view.value == "1-D"
-               else plot_planes(views))
-        self.output.outputs = (figure_output(fig),)
+        self.output.outputs = (figure_output(self.figure()),)
+
+    def figure(self) -> plt.Figure:
+        """The view last computed (the panel's view, as a static figure)."""
+        return (plot_fine_curves(self.shown, log=self.spacing.value == "log") if self.view.value == "1-D"
+                else plot_planes(self.shown))
 

@@ -8,13 +8,15 @@ the fingerprint of the ``helpers`` code it ran with (``metadata.bn_landscape``),
 compare with the code at hand, so stale outputs cannot be committed. Fails, naming the notebook
 and the cell, on a cell that raises or runs past the timeout; fails on an error output or a
 notebook over 3 MB. Each widget's saved view becomes a line saying to run the cell (JupyterLab
-cannot show a saved widget). Prints each notebook's run time and size.
+cannot show a saved widget). Prints each notebook's run time and size. Then, if it ran any of
+``notebooks/``, rewrites the labs (``scripts/make_labs.py``), whose one source is those notebooks.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -87,7 +89,7 @@ def execute(path: Path, profile: str, timeout: int) -> None:
         raise SystemExit(f"{path} is over 3 MB ({size:,} bytes)")
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--profile", default=os.environ.get("BN_PROFILE", "laptop"))
@@ -97,6 +99,9 @@ def main() -> None:
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     for path in notebooks:
         execute(path.resolve(), args.profile, args.timeout)
+    if any(path.resolve().parent == ROOT / "notebooks" for path in notebooks):  # the labs' one source
+        return subprocess.call([sys.executable, str(ROOT / "scripts" / "make_labs.py")])
+    return 0
 
 
 if __name__ == "__main__":

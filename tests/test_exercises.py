@@ -1,8 +1,19 @@
+from functools import partial
+
+import numpy as np
 import pytest
 import torch
 
 from helpers.batchnorm import batchnorm_backward, batchnorm_forward
-from helpers.exercises import check_batchnorm_backward, check_batchnorm_forward, check_lp_norm_forward
+from helpers.exercises import (
+    check_batchnorm_backward,
+    check_batchnorm_forward,
+    check_distribution_drift,
+    check_effective_beta,
+    check_g_prime,
+    check_largest_trainable_lr,
+    check_lp_norm_forward,
+)
 
 
 def _axes(x):
@@ -208,3 +219,69 @@ def test_a_case_without_a_part_along_y_hat_is_not_a_counterexample():
 def test_gradient_at_scale_mistakes_are_named(wrong, named):
     report = check_gradient_at_scale(wrong)
     assert not report.passed and named in report.problems[0]
+
+
+# --- notebooks 02–05 ---------------------------------------------------------------------------------
+
+def _largest_lr(lrs, final_loss, threshold, nan_trains=False, pooled=False):
+    ok = ~(final_loss >= threshold) if nan_trains else final_loss < threshold
+    if pooled:
+        return np.full(ok.shape[1], lrs[ok.any(1)].max())
+    return np.array([lrs[c].max() if c.any() else np.nan for c in ok.T])
+
+
+def _drift(mean, var, relative=True, net=False):
+    std = np.sqrt(var)
+    change = np.abs(mean[-1] - mean[0]) + np.abs(std[-1] - std[0]) if net else \
+        (np.abs(np.diff(mean, axis=0)) + np.abs(np.diff(std, axis=0))).mean(0)
+    return change / std.mean(0) if relative else change
+
+
+def _g_prime(before, after, i, loss, moved=lambda after, before, i: [*after[:i], *before[i:]]):
+    ws = [w.detach().requires_grad_(k == i) for k, w in enumerate(moved(after, before, i))]
+    return torch.autograd.grad(loss(ws), ws[i])[0]
+
+
+def _beta(grad_fn, w, etas, per_length=True, sign=1.0):
+    g = grad_fn(w)
+    return max(float((g - grad_fn(w - sign * e * g)).norm() / (e * g.norm() if per_length else e)) for e in etas)
+
+
+def _todo(*args):
+    raise NotImplementedError
+
+
+CHECKS_02_05 = {
+    check_largest_trainable_lr: _largest_lr, check_distribution_drift: _drift, check_g_prime: _g_prime,
+    check_effective_beta: _beta,
+}
+
+
+@pytest.mark.parametrize("check", CHECKS_02_05, ids=lambda c: c.__name__)
+def test_notebook_02_to_05_references_pass_and_stubs_say_not_implemented(check):
+    assert check(CHECKS_02_05[check]).passed
+    report = check(_todo)
+    assert report.not_implemented and "not implemented yet" in str(report)
+
+
+@pytest.mark.parametrize("check, wrong, named", [
+    (check_largest_trainable_lr, partial(_largest_lr, nan_trains=True), "counts a run without a number"),
+    (check_largest_trainable_lr, partial(_largest_lr, pooled=True), "pools the seeds"),
+    (check_distribution_drift, partial(_drift, relative=False), "not divided by the unit's average standard"),
+    (check_distribution_drift, partial(_drift, net=True), "net change"),
+    (check_g_prime, partial(_g_prime, moved=lambda a, b, i: b), "returns G, the gradient before"),
+    (check_g_prime, partial(_g_prime, moved=lambda a, b, i: [*a[:i + 1], *b[i + 1:]]), "moves layer i itself"),
+    (check_effective_beta, partial(_beta, per_length=False), "divides by η, not by the step's length"),
+    (check_effective_beta, partial(_beta, sign=-1.0), "steps uphill"),
+])
+def test_notebook_02_to_05_mistakes_are_named(check, wrong, named):
+    report = check(wrong)  # named in at least one case (in others two mistakes can coincide), never unnamed
+    assert not report.passed and any(named in p for p in report.problems), report
+    assert not any("differs from" in p for p in report.problems), report
+
+
+def test_answers_as_lists_or_floats_are_judged_and_a_wrong_length_is_reported():
+    as_list = lambda *a: _largest_lr(*a).tolist()
+    assert check_largest_trainable_lr(as_list).passed
+    short = check_largest_trainable_lr(lambda *a: _largest_lr(*a)[:2])
+    assert any("wrong output shape" in p for p in short.problems), short

@@ -70,3 +70,13 @@ def test_committed_widgets_show_a_line_to_run_them_not_an_error():
                 assert "application/vnd.jupyter.widget-view+json" not in data, path.name
                 shown += "run this cell in Jupyter to use it" in "".join(data.get("text/plain", ""))
     assert shown >= 8  # the sliders of notebooks 00-03 and 05-07
+
+
+def test_every_committed_slider_panel_is_followed_by_a_static_copy_of_its_figure():
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        for k, cell in enumerate(cells):
+            texts = ["".join(o.get("data", {}).get("text/plain", "")) for o in cell.get("outputs", [])]
+            if any("run this cell in Jupyter to use it" in t for t in texts):
+                after = cells[k + 1] if k + 1 < len(cells) else {}
+                assert any("image/png" in o.get("data", {}) for o in after.get("outputs", [])), (path.name, k)

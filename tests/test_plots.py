@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 
 from helpers.experiments import LRSweep  # noqa: E402
-from helpers.plots import plot_curves, plot_lr_runs, plot_lr_sweep, show_images, smooth  # noqa: E402
+from helpers.plots import NETWORK_COLORS, plot_curves, plot_lr_runs, plot_lr_sweep, show_images, smooth  # noqa: E402
 from helpers.probes import ACTIVATION_EDGES  # noqa: E402
 from helpers.runs import History, ProbeRecords  # noqa: E402
 
@@ -24,7 +24,7 @@ def fake_history(diverged: bool, interrupted: bool = False) -> History:
 def test_curves_mark_diverged_and_interrupted_runs():
     runs = {"ok": fake_history(False), "boom": fake_history(True), "cut": fake_history(False, interrupted=True)}
     fig = plot_curves(runs, smooth_window=1)
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.axes[-1].get_legend().get_texts()]
     assert legend == ["ok", "boom (diverged)", "cut (interrupted)"]
     markers = [line for line in fig.axes[0].lines if line.get_marker() == "x"]
     assert len(markers) == 1 and markers[0].get_xdata()[0] == 4
@@ -50,7 +50,7 @@ def test_sweep_plot_marks_interrupted_runs():
     lrs = np.array([0.1, 1.0])
     cut = LRSweep(lrs, [0], {"A": np.array([[1.0], [np.nan]])}, {"A": np.array([[0.5], [np.nan]])},
                   {"A": np.array([[False], [False]])}, {"A": np.array([[False], [True]])})
-    legend = [t.get_text() for t in plot_lr_sweep(cut).axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in plot_lr_sweep(cut).axes[-1].get_legend().get_texts()]
     assert "| interrupted or not run" in legend and not cut.complete
 
 
@@ -58,11 +58,11 @@ def test_sweep_plot_marks_divergence_only_when_there_is_some():
     lrs = np.array([0.1, 1.0])
     calm = LRSweep(lrs, [0, 1], {"A": np.array([[1.0, 1.1], [2.0, 2.1]])}, {"A": np.array([[0.5, 0.5], [0.3, 0.3]])},
                    {"A": np.zeros((2, 2), bool)})
-    legend = [t.get_text() for t in plot_lr_sweep(calm).axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in plot_lr_sweep(calm).axes[-1].get_legend().get_texts()]
     assert "× diverged" not in legend
     wild = LRSweep(lrs, [0, 1], {"A": np.array([[1.0, 1.0], [np.inf, 2.0]])},
                    {"A": np.array([[0.5, 0.5], [np.nan, 0.3]])}, {"A": np.array([[False, False], [True, False]])})
-    legend = [t.get_text() for t in plot_lr_sweep(wild).axes[0].get_legend().get_texts()]
+    legend = [t.get_text() for t in plot_lr_sweep(wild).axes[-1].get_legend().get_texts()]
     assert "× diverged" in legend
 
 
@@ -142,3 +142,23 @@ def test_fine_curves_and_planes_one_line_or_panel_per_network():
     view = {"a": np.linspace(-1, 4, 5), "b": np.linspace(-2, 2, 5), "loss": np.random.rand(5, 5), "unit": 0.1,
             "direction": "random", "step": 3}
     assert len(plot_planes({"Standard": view, "BN": view}).axes) == 4  # two panels and their colour bars
+
+
+def test_a_network_keeps_its_colour_whatever_else_is_in_the_figure():
+    alone = plot_curves({"noisy BN": fake_history(False)}, smooth_window=1)
+    crowd = plot_curves({"Standard": fake_history(False), "BN": fake_history(False), "noisy BN": fake_history(False),
+                         "noisy BN, per-layer draws": fake_history(False)}, smooth_window=1)
+    colour = lambda fig, label: next(line.get_color() for line in fig.axes[0].lines if line.get_label() == label)
+    assert colour(alone, "noisy BN") == colour(crowd, "noisy BN") == NETWORK_COLORS["noisy BN"]
+    others = {colour(crowd, label) for label in ("Standard", "BN", "noisy BN, per-layer draws")}
+    assert len(others) == 3 and NETWORK_COLORS["noisy BN"] not in others
+
+
+def test_a_learning_rate_keeps_its_line_style_and_legends_sit_outside_the_curves():
+    fig = plot_curves({"BN, lr 0.5": fake_history(False), "Standard, lr 0.5": fake_history(False),
+                       "BN, lr 0.1": fake_history(False)}, metrics=("train_loss", "test_acc"), smooth_window=1)
+    style = {line.get_label(): line.get_linestyle() for line in fig.axes[0].lines}
+    assert style["BN, lr 0.5"] == style["Standard, lr 0.5"] == "--" and style["BN, lr 0.1"] == "-"
+    fig.canvas.draw()
+    legend, last = fig.axes[-1].get_legend().get_window_extent(), fig.axes[-1].get_window_extent()
+    assert legend.x0 >= last.x1  # to the right of the last panel, over no curve

@@ -109,3 +109,17 @@ def test_fine_landscape_explorer_computes_curves_and_planes_at_saved_steps(cifar
     assert set(explorer.steps_shown()) == {"Standard", "BN"} and explorer.steps_shown()["Standard"] == 8
     with pytest.raises(ValueError, match="share no saved step"):
         FineLandscapeExplorer({"Standard": train(small(), progress=False)})
+
+
+def test_a_training_panel_opens_with_its_reference_runs_drawn_and_copies_its_view(cifar_dir):
+    from helpers.train import train
+
+    reference = {"Standard": train(small(norm="none"))}
+    explorer = LearningRateExplorer(small(), reference=reference)
+    (figure,) = explorer.output.outputs  # drawn before any click
+    assert "image/png" in figure["data"]
+    assert [t.get_text() for t in explorer.figure().axes[-1].get_legend().get_texts()] == ["Standard"]
+    assert LearningRateExplorer(small()).output.outputs == ()  # nothing to draw yet
+    explorer.button.click()
+    labels = [t.get_text() for t in explorer.figure().axes[-1].get_legend().get_texts()]
+    assert labels == ["Standard", "BN, lr 0.05"]
