@@ -304,6 +304,12 @@ class FineLandscapeExplorer:
         if control in ("step", "match", "view") or control in self.USED[self.view.value]:
             self.redraw()
 
+    def _enable_used(self) -> None:
+        """Grey out the controls the current view does not use, so none seems to do nothing."""
+        used = self.USED[self.view.value]
+        for name in {name for names in self.USED.values() for name in names}:
+            getattr(self, name).disabled = name not in used
+
     def steps_shown(self) -> dict[str, int]:
         """Each network's step: the chosen one, or (same loss) the saved step nearest in loss."""
         names = list(self.runs)
@@ -318,6 +324,7 @@ class FineLandscapeExplorer:
         return self._points[name, step]
 
     def redraw(self) -> None:
+        self._enable_used()
         views = {}
         for name, step in self.steps_shown().items():
             point, g = self.point(name, step)

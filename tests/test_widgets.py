@@ -101,10 +101,11 @@ def test_fine_landscape_explorer_computes_curves_and_planes_at_saved_steps(cifar
     explorer.max_eta.value, explorer.with_grad.value = 2.0, True
     assert explorer.shown["BN"]["multiplier"][-1] == pytest.approx(2.0) and "grad_norm" in explorer.shown["BN"]
     shown = explorer.shown
-    explorer.resolution.value = 5  # a 2-D control: the 1-D view is not recomputed
-    assert explorer.shown is shown
+    explorer.resolution.value = 5  # a 2-D control: the 1-D view is not recomputed, and it is greyed out
+    assert explorer.shown is shown and explorer.resolution.disabled and not explorer.spacing.disabled
     explorer.view.value = "2-D"
     assert explorer.shown["BN"]["loss"].shape == (5, 5) and "computed in" in explorer.status.value
+    assert explorer.spacing.disabled and not explorer.resolution.disabled and not explorer.max_eta.disabled
     explorer.match.value = "same loss"
     assert set(explorer.steps_shown()) == {"Standard", "BN"} and explorer.steps_shown()["Standard"] == 8
     with pytest.raises(ValueError, match="share no saved step"):
@@ -123,3 +124,4 @@ def test_a_training_panel_opens_with_its_reference_runs_drawn_and_copies_its_vie
     explorer.button.click()
     labels = [t.get_text() for t in explorer.figure().axes[-1].get_legend().get_texts()]
     assert labels == ["Standard", "BN, lr 0.05"]
+
