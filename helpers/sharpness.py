@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .probes import Probe, ProbeContext, Record, RNGState, loss_at, rng_state
+from .probes import Probe, ProbeContext, Record, RNGState, _norm, loss_at, rng_state
 
 HVP_METHODS = ("double_backward", "forward_over_reverse")
 EIGEN_METHODS = ("lanczos", "power")
@@ -392,7 +392,6 @@ class SharpnessProbe(Probe):
         loss, params = _trainable_loss(ctx, rng_state(ctx.x.device))
         estimate = top_hessian_eigenvalue(loss, params, method=self.method, hvp=self.hvp,
                                           iterations=self.iterations, tol=self.tol, seed=self.seed, members=members)
-        weight_norm = _host(torch.linalg.vector_norm(_flatten(params, members), dim=-1))
         return {"lambda_max": estimate.value, "hvps": np.full(np.shape(estimate.value), estimate.hvps),
                 "residual": estimate.residual, "converged": np.asarray(estimate.converged),
-                "weight_norm": weight_norm if members else float(weight_norm)}
+                "weight_norm": _norm(params, members)}  # as the landscape probe records it
