@@ -19,6 +19,7 @@ matplotlib or ipywidgets.
 from importlib import import_module
 
 from . import fingerprints as _fingerprints
+from . import other_norms as _other_norms  # noqa: F401  (registers LayerNorm, GroupNorm, weight norm, BN's halves)
 from .config import RunConfig
 from .data import (
     CIFAR10_CLASSES,
@@ -43,7 +44,8 @@ for _name in _fingerprints.ENGINE_MODULES:  # fingerprint the engine as loaded, 
 
 _LAZY = {"plot_curves": "plots", "show_images": "plots",
          **{name: "widgets" for name in ("AffineExplorer", "FineLandscapeExplorer", "LandscapeExplorer",
-                                         "LearningRateExplorer", "NoiseExplorer", "ProjectionExplorer")}}
+                                         "LearningRateExplorer", "NoiseExplorer", "ProjectionExplorer",
+                                         "SharpnessExplorer")}}
 
 
 def __getattr__(name: str):
@@ -56,7 +58,8 @@ __all__ = [
     "CIFAR10_CLASSES", "NORMS", "PROFILES", "VGG", "ActivationProbe", "BatchSampler", "DatasetNotFoundError",
     "DeepLinearEnsemble", "DeepLinearNet", "FunctionProbe", "GradientICSProbe", "History", "LandscapeProbe",
     "LearningRateExplorer", "AffineExplorer", "FineLandscapeExplorer", "LandscapeExplorer", "NoiseExplorer",
-    "ProjectionExplorer", "Probe", "ProbeContext", "Profile", "RunConfig", "Task", "TensorData", "active_profile",
+    "ProjectionExplorer", "SharpnessExplorer", "Probe", "ProbeContext", "Profile", "RunConfig", "Task",
+    "TensorData", "active_profile",
     "build_model", "cifar10_tensors", "dln_data", "evaluate", "fit", "load_cifar10", "make_norm", "make_task",
     "pick_device", "plot_curves", "register_norm", "show_images", "show_setup", "train", "train_ensemble",
 ]

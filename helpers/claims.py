@@ -5,6 +5,8 @@ Two kinds, kept apart:
 - **the paper's claims** (:meth:`Claims.paper`): what the paper says, turned into a test of one
   number per seed and a rule over seeds ("in every seed", "in a majority", "of the median").
   They are asserted in the ``laptop`` and ``paper`` profiles.
+- **claims of later work** (:meth:`Claims.cited`): what another paper reports (notebook 08), tested
+  and asserted the same way, and printed apart so that nobody reads it as this paper's claim.
 - **our observations** (:meth:`Claims.observation`): what we found in our setup. They are
   reported with how many seeds show them; only those stated "in every seed" are asserted,
   and only where they held in every seed the profile runs.
@@ -32,7 +34,7 @@ RULES = {
 class Claim:
     """One checked statement: ``values`` (one per seed) and whether each passes ``test``."""
 
-    kind: str  # "paper" or "observation"
+    kind: str  # "paper", "cited" (later work's) or "observation"
     text: str  # what we check, in our words
     paper: str  # the paper's statement it stands for ("" for our own observations)
     quantity: str  # what the numbers are
@@ -98,6 +100,13 @@ class Claims:
             raise ValueError("a claim of the paper needs a rule that can fail: every, majority or median")
         return self._add("paper", text, paper, quantity, values, test, rule)
 
+    def cited(self, text: str, work: str, quantity: str, values: Sequence[float] | np.ndarray,
+              test: Callable[[float], bool], rule: str = "every") -> Claim:
+        """A claim of later work (``work``: who says what, with the reference), tested like the paper's."""
+        if rule == "count":
+            raise ValueError("a claim of later work needs a rule that can fail: every, majority or median")
+        return self._add("cited", text, work, quantity, values, test, rule)
+
     def observation(self, text: str, quantity: str, values: Sequence[float] | np.ndarray,
                     test: Callable[[float], bool], rule: str = "count", expected: str = "") -> Claim:
         """Something we found in our setup: ``rule="count"`` reports in how many seeds it holds;
@@ -109,7 +118,8 @@ class Claims:
     def table(self) -> str:
         """The claims as text: kind, claim, the paper's statement, our number per seed, verdict."""
         lines = []
-        for kind, title in (("paper", "THE PAPER'S CLAIMS"), ("observation", "OUR OBSERVATIONS")):
+        for kind, title in (("paper", "THE PAPER'S CLAIMS"), ("cited", "CLAIMS OF LATER WORK"),
+                            ("observation", "OUR OBSERVATIONS")):
             rows = [c for c in self.claims if c.kind == kind]
             if not rows:
                 continue
@@ -118,7 +128,8 @@ class Claims:
             for c in rows:
                 lines.append(f"  {c.verdict:18s} {c.text}")
                 if c.paper:
-                    lines.append(f"  {'':18s}   {'paper' if kind == 'paper' else 'expected'}: {c.paper}")
+                    source = {"paper": "paper", "cited": "they say"}.get(kind, "expected")
+                    lines.append(f"  {'':18s}   {source}: {c.paper}")
                 lines.append(f"  {'':18s}   {c.quantity}, per {per}: {self._listed(c.values, self.fmt.format)}"
                              f"   (rule: {RULES[c.rule].replace('seed', per)})")
         return "\n".join(lines)
@@ -139,12 +150,12 @@ class Claims:
     def failures(self, paper: bool = True) -> list[Claim]:
         """What :meth:`check` would assert on and fails: the paper's claims (when ``paper``) and the
         observations stated for every seed."""
-        return [c for c in self.claims if (c.kind == "paper" and paper) or c.rule == "every"
+        return [c for c in self.claims if (c.kind in ("paper", "cited") and paper) or c.rule == "every"
                 if not c.holds]
 
     def check(self, assert_claims: bool = True) -> None:
         """Print the table and, when ``assert_claims`` (the ``laptop`` and ``paper`` profiles),
-        fail on any claim of the paper or any every-seed observation that does not hold."""
+        fail on any claim of the paper or of later work, or any every-seed observation, that does not hold."""
         self.report()
         if not assert_claims:
             print("(not asserted in this profile: the runs are too short to mean much)")
@@ -152,4 +163,5 @@ class Claims:
         failed = self.failures()
         if failed:
             raise AssertionError("these do not hold in this run: " + "; ".join(c.text for c in failed))
-        print("asserted: every claim of the paper, and every observation stated for every seed, holds")
+        cited = " and of later work" if any(c.kind == "cited" for c in self.claims) else ""
+        print(f"asserted: every claim of the paper{cited}, and every observation stated for every seed, holds")

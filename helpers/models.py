@@ -32,13 +32,15 @@ class ConvLayer(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, norm: str = "none", pool: bool = False, **norm_options):
         super().__init__()
+        self.norm_name = norm
         self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=not norm_spec(norm).absorbs_bias)
         self.norm = make_norm(norm, c_out, dim=2, **norm_options)
         self.act = nn.ReLU()
         self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     @property
-    def weight(self) -> nn.Parameter:
+    def weight(self) -> torch.Tensor:
+        """The conv weight (computed from its parts under weight normalization)."""
         return self.conv.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -51,12 +53,14 @@ class LinearLayer(nn.Module):
     def __init__(self, f_in: int, f_out: int, norm: str = "none", relu: bool = False, bias: bool = True,
                  **norm_options):
         super().__init__()
+        self.norm_name = norm
         self.linear = nn.Linear(f_in, f_out, bias=bias and not norm_spec(norm).absorbs_bias)
         self.norm = make_norm(norm, f_out, dim=1, **norm_options)
         self.act = nn.ReLU() if relu else nn.Identity()
 
     @property
-    def weight(self) -> nn.Parameter:
+    def weight(self) -> torch.Tensor:
+        """The linear weight (computed from its parts under weight normalization)."""
         return self.linear.weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,8 +94,9 @@ class LayeredNet(nn.Module):
             x = layer(x)
         return x
 
-    def layer_weights(self) -> list[nn.Parameter]:
-        """The conv/linear weight of every layer, in order."""
+    def layer_weights(self) -> list[torch.Tensor]:
+        """The conv/linear weight of every layer, in order (parameters, except under weight
+        normalization, where each is computed from its parts)."""
         return [layer.weight for layer in self.layers]
 
 
@@ -161,7 +166,8 @@ def build_model(name: str, norm: str = "none", width: float = 1.0, seed: int | N
                 **norm_options) -> LayeredNet:
     """``name`` is a VGG configuration (``vgg11``, ``vgg16``, ...) or ``dln``; Glorot-initialised.
 
-    With a ``seed`` the initial weights depend on it alone (the global RNG is left alone).
+    With a ``seed`` the initial weights depend on it alone (the global RNG is left alone). A norm
+    that reparametrises the weights (weight normalization) does so after initialization.
     """
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODEL_NAMES)}")
@@ -170,4 +176,9 @@ def build_model(name: str, norm: str = "none", width: float = 1.0, seed: int | N
         if seed is not None:
             torch.manual_seed(seed)
         model = DeepLinearNet(norm=norm, **norm_options) if name == "dln" else VGG(name, norm, width, **norm_options)
-        return glorot_init(model)
+        glorot_init(model)
+    for layer in model.layers:
+        reparametrize = norm_spec(layer.norm_name).reparametrize
+        if reparametrize is not None:
+            reparametrize(layer.conv if isinstance(layer, ConvLayer) else layer.linear)
+    return model

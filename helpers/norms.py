@@ -8,7 +8,9 @@ Adding a normalization is a few lines::
 
 ``dim`` is 2 after a convolution (inputs N,C,H,W) and 1 after a linear layer (inputs N,C).
 ``absorbs_bias`` says that the layer subtracts a mean, which makes the bias of the preceding
-conv/linear layer redundant, so models leave that bias out.
+conv/linear layer redundant, so models leave that bias out. ``reparametrize``, for a normalization
+of the weights rather than the activations (weight normalization), is applied to that conv/linear
+layer once the model is built and initialised (:func:`helpers.models.build_model`).
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ class NormSpec:
     name: str
     factory: NormFactory
     absorbs_bias: bool
+    reparametrize: Callable[[nn.Module], None] | None = None
 
 
 NORMS: dict[str, NormSpec] = {}
 
 
-def register_norm(name: str, *, absorbs_bias: bool) -> Callable[[NormFactory], NormFactory]:
-    """Decorator adding ``factory(num_features, dim, **options)`` to the registry as ``name``."""
+def register_norm(name: str, *, absorbs_bias: bool, reparametrize: Callable[[nn.Module], None] | None = None,
+                  ) -> Callable[[NormFactory], NormFactory]:
+    """Decorator adding ``factory(num_features, dim, **options)`` to the registry as ``name``
+    (``reparametrize(layer)``: see the module docstring)."""
 
     def add(factory: NormFactory) -> NormFactory:
-        NORMS[name] = NormSpec(name, factory, absorbs_bias)
+        NORMS[name] = NormSpec(name, factory, absorbs_bias, reparametrize)
         return factory
 
     return add

@@ -68,7 +68,8 @@ def _median_curve(xs: Sequence[np.ndarray], ys: Sequence[np.ndarray]) -> tuple[n
 
 # One colour per network in every figure of the series, and one line style per learning rate.
 NETWORK_COLORS = {"Standard": "C0", "BN": "C1", "noisy BN": "C2", "Standard + noise": "C3", "ℓ1": "C4", "ℓ2": "C5",
-                  "ℓ∞": "C6"}
+                  "ℓ∞": "C6", "LayerNorm": "#393b79", "GroupNorm": "#8c6d31", "weight norm": "#ad494a",
+                  "mean-only BN": "#fdae6b", "variance-only BN": "#a63603"}  # the last five: notebook 08
 SPARE_COLORS = ("C7", "C8", "C9", "#7b4173", "#637939", "#843c39")  # for labels that are no network of the series
 LR_STYLES = {0.1: "-", 0.5: "--", 0.02: ":", 0.01: (0, (1, 1)), 0.05: "-.", 0.2: (0, (5, 1)), 1.0: (0, (3, 1, 1, 1)),
              2.0: (0, (1, 3))}

@@ -47,11 +47,17 @@ class ProbeContext:
     optimizer: torch.optim.Optimizer
     lr: float
     hooks: list[torch.utils.hooks.RemovableHandle] = field(default_factory=list)
+    elsewhere: bool = False  # True while a probe evaluates the loss at other weights (loss_at)
 
     def add_hook(self, module: nn.Module, hook: Callable) -> None:
-        """A forward hook on ``module`` for this step only. The engine removes it after the step,
-        also when the step fails or is interrupted."""
-        self.hooks.append(module.register_forward_hook(hook))
+        """A forward hook on ``module`` for this step's training pass only: it is skipped while any
+        probe evaluates the loss at other weights (:func:`loss_at`), so the order of the probes
+        does not matter. The engine removes it after the step, also when the step fails or is
+        interrupted."""
+        def on_training_pass(*args):
+            return None if self.elsewhere else hook(*args)
+
+        self.hooks.append(module.register_forward_hook(on_training_pass))
 
     def remove_hooks(self) -> None:
         for handle in self.hooks:
@@ -151,7 +157,8 @@ def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -
     ``torch.func.functional_call`` runs the model's own modules on ``params`` (no copy of the
     model); BN, still in training mode as in training, updates copies of the running statistics;
     the random state ``rng`` is replayed and then restored, so a noisy layer draws the same noise
-    as the training pass did and training afterwards draws what it would have drawn.
+    as the training pass did and training afterwards draws what it would have drawn. Hooks that
+    probes installed for the training pass (:meth:`ProbeContext.add_hook`) are skipped.
     """
     device = ctx.x.device
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -159,7 +166,11 @@ def loss_at(ctx: ProbeContext, params: dict[str, torch.Tensor], rng: RNGState) -
         if rng[1] is not None:
             torch.cuda.set_rng_state(rng[1], device)
         copies = {name: b.clone() for name, b in ctx.model.named_buffers()}
-        out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
+        ctx.elsewhere = True
+        try:
+            out = torch.func.functional_call(ctx.model, (params, copies), (ctx.x,))
+        finally:
+            ctx.elsewhere = False
         return ctx.loss_fn(out, ctx.y)
 
 
@@ -322,6 +333,9 @@ class GradientICSProbe(PreStepProbe):
         norm, cosine, g_norm = [], [], []
         for i in self.layers:
             weight = model.layer(i).weight
+            if not isinstance(weight, nn.Parameter) or weight.grad is None:
+                raise ValueError(f"GradientICSProbe needs layer {i}'s weight to be a trained parameter; here it "
+                                 "has no gradient (under weight normalization it is computed from g and v)")
             g = weight.grad.detach()
             params = {name: (p.detach() if layer_of[name] < i else self.w[name]).requires_grad_(
                 layer_of[name] == i and p is weight) for name, p in model.named_parameters()}

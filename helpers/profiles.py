@@ -37,6 +37,10 @@ class Profile:
     ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100, 20 in ci)
     lp_steps: int  # steps of notebook 06's VGG runs (five networks at two learning rates)
     lp_dln_steps: int  # steps of notebook 06's DLN runs (five networks)
+    small_width: float  # notebook 08's VGG width for its many runs (full-batch GD, other normalizations)
+    full_batch_images: int  # notebook 08: training images of its full-batch gradient-descent runs
+    full_batch_steps: int  # notebook 08: steps of those runs at η = 0.1 (a run at η takes 0.1/η times as many)
+    sharpness_probes: int  # notebook 08: λ_max measurements per run
     summary: str
 
 
@@ -59,6 +63,10 @@ PROFILES: dict[str, Profile] = {
         ics_probes=5,
         lp_steps=10,
         lp_dln_steps=100,
+        small_width=0.0625,
+        full_batch_images=64,
+        full_batch_steps=20,
+        sharpness_probes=4,
         summary="smoke test: seconds per notebook, numbers too small to mean much",
     ),
     "laptop": Profile(
@@ -79,6 +87,10 @@ PROFILES: dict[str, Profile] = {
         ics_probes=10,
         lp_steps=200,  # ours: half of `steps`, so that notebook 06's 30 VGG runs fit in its minutes
         lp_dln_steps=1_000,  # ours: a fifth of `dln_steps`, for the same reason
+        small_width=0.0625,  # ours: half of `width`, so that notebook 08's 70-odd runs fit in its minutes
+        full_batch_images=128,  # ours: few enough for full-batch steps at laptop speed
+        full_batch_steps=200,
+        sharpness_probes=10,
         summary="a few minutes per notebook on a laptop CPU",
     ),
     "paper": Profile(
@@ -99,6 +111,10 @@ PROFILES: dict[str, Profile] = {
         ics_probes=150,
         lp_steps=15_000,
         lp_dln_steps=10_000,
+        small_width=1.0,
+        full_batch_images=5_000,  # the subset size of Cohen et al. (2021)
+        full_batch_steps=2_000,
+        sharpness_probes=40,
         summary="the paper's protocol; meant for a GPU",
     ),
 }

@@ -63,6 +63,9 @@ class WeightNormProbe(Probe):
             raise ValueError("WeightNormProbe watches one network, not an ensemble")
         if not hasattr(model, "layer_weights"):
             raise ValueError("WeightNormProbe needs a network with layer_weights() (helpers.models)")
+        if not all(isinstance(w, nn.Parameter) for w in model.layer_weights()):
+            raise ValueError("WeightNormProbe needs every layer's weight to be a parameter; under weight "
+                             "normalization (norm 'weight') it is computed from g and v")
         self.kept: list[torch.Tensor] = []
 
     def before(self, ctx: ProbeContext) -> Record:

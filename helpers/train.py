@@ -232,7 +232,7 @@ def run_record(config: RunConfig, probes: Sequence[Probe], device: torch.device)
     spec = norm_spec(config.norm)
     return {"run": config.as_dict(), "device": device.type, "torch": torch.__version__,
             "code": {"engine": engine_fingerprint(),
-                     "norm": code_fingerprint((spec.factory, spec.absorbs_bias))},
+                     "norm": code_fingerprint((spec.factory, spec.absorbs_bias, spec.reparametrize))},
             "probes": [p.key() for p in probes]}
 
 

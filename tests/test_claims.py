@@ -61,3 +61,18 @@ def test_many_values_are_summarised_and_the_unit_named():
     assert "(cases 0–39 (40))" in table and "holds (40 of 40 cases)" in table
     assert "per case: 40 values from 0 to 1e-12, median 5e-13" in table and "in every case" in table
     assert "holds in 10 of 40" in table and "reported: how many cases" in table
+
+
+def test_claims_of_later_work_are_asserted_and_printed_apart_from_the_papers(capsys):
+    claims = Claims([0, 1])
+    claims.paper("the paper's", "the paper says", "p", [1.0, 2.0], lambda v: v > 0)
+    cited = claims.cited("theirs", "Someone et al. 2021: it is so", "c", [1.0, -1.0], lambda v: v > 0)
+    claims.observation("ours", "o", [1.0, 1.0], lambda v: v > 0)
+    table = claims.table()
+    assert table.index("THE PAPER'S CLAIMS") < table.index("CLAIMS OF LATER WORK") < table.index("theirs")
+    assert table.index("theirs") < table.index("OUR OBSERVATIONS") and "they say: Someone et al." in table
+    assert not cited.holds and cited in claims.failures()
+    with pytest.raises(AssertionError, match="theirs"):
+        claims.check(assert_claims=True)
+    with pytest.raises(ValueError, match="rule that can fail"):
+        claims.cited("x", "y", "z", [1.0], lambda v: True, rule="count")

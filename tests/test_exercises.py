@@ -13,6 +13,7 @@ from helpers.exercises import (
     check_g_prime,
     check_largest_trainable_lr,
     check_lp_norm_forward,
+    check_power_iteration,
 )
 
 
@@ -285,3 +286,40 @@ def test_answers_as_lists_or_floats_are_judged_and_a_wrong_length_is_reported():
     assert check_largest_trainable_lr(as_list).passed
     short = check_largest_trainable_lr(lambda *a: _largest_lr(*a)[:2])
     assert any("wrong output shape" in p for p in short.problems), short
+
+
+# --- notebook 08: power iteration ------------------------------------------------------------------
+
+def _power(matvec, v0, iterations, quotient=True, extra=0):
+    v = v0 / v0.norm()
+    for _ in range(iterations + extra):
+        w = matvec(v)
+        estimate = v @ w if quotient else w.norm()
+        v = w / w.norm()
+    return float(estimate)
+
+
+def test_power_iteration_reference_passes_and_a_stub_says_not_implemented():
+    assert check_power_iteration(_power).passed
+    assert check_power_iteration(_todo).not_implemented
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (partial(_power, quotient=False), "returns ‖H v‖"),
+    (partial(_power, extra=1), "one product too many"),
+    (partial(_power, extra=-1), "one product too few"),
+])
+def test_power_iteration_mistakes_are_named(wrong, named):
+    report = check_power_iteration(wrong)
+    assert not report.passed and any(named in p for p in report.problems), report
+    assert not any("differs from" in p for p in report.problems), report
+
+
+def test_power_iteration_checker_catches_a_solver_that_returns_lambda_max_instead():
+    # On the matrix whose largest-magnitude eigenvalue is −6, power iteration does not find λ_max = 5.
+    def exact_top(matvec, v0, iterations):
+        h = torch.stack([matvec(e) for e in torch.eye(len(v0), dtype=v0.dtype)])
+        return float(torch.linalg.eigvalsh(h)[-1])
+
+    report = check_power_iteration(exact_top)
+    assert not report.passed and any("negative" in p for p in report.problems), report

@@ -89,7 +89,7 @@ def test_unknown_names_list_the_valid_ones():
     with pytest.raises(ValueError, match="vgg11, vgg13, vgg16, vgg19, dln"):
         build_model("resnet18")
     with pytest.raises(ValueError, match="none, batch"):
-        build_model("vgg11", norm="group")
+        build_model("vgg11", norm="instance")
     with pytest.raises(ValueError, match="unknown VGG"):
         VGG("vgg12")
 

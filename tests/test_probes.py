@@ -73,3 +73,24 @@ def test_drift_is_zero_for_a_still_distribution_and_scale_free():
     np.testing.assert_allclose(raw_moving, 1.0)
     with pytest.raises(ValueError, match="two records"):
         distribution_drift({"mean": np.ones((1, 1, 1)), "var": np.ones((1, 1, 1))})
+
+
+def test_activation_records_come_from_the_training_pass_whatever_the_order_of_the_probes(cifar_dir):
+    from helpers.probes import LandscapeProbe
+    from helpers.sharpness import SharpnessProbe
+
+    others = [LandscapeProbe.paper("vgg11", every=4), SharpnessProbe(every=4, iterations=3)]
+    first = train(small(), probes=[ActivationProbe([2, 5], units=2, every=4), *others], cache=False, progress=False)
+    last = train(small(), probes=[*others, ActivationProbe([2, 5], units=2, every=4)], cache=False, progress=False)
+    for key in ("hist", "mean", "var", "pool_mean", "pool_var"):
+        np.testing.assert_array_equal(first.probes["activations"][key], last.probes["activations"][key])
+
+
+def test_probes_that_need_weight_parameters_say_so_under_weight_normalization(cifar_dir):
+    from helpers.probes import GradientICSProbe
+    from helpers.scale_invariance import WeightNormProbe
+
+    with pytest.raises(ValueError, match="weight normalization"):
+        train(small(norm="weight"), probes=[GradientICSProbe([2], every=4)], cache=False, progress=False)
+    with pytest.raises(ValueError, match="weight normalization"):
+        train(small(norm="weight"), probes=[WeightNormProbe(every=4)], cache=False, progress=False)

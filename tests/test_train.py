@@ -121,7 +121,7 @@ def test_read_only_data_dir_is_never_written(cifar_dir):
     (dict(lr=-0.1), "learning rate must be a positive"),
     (dict(lr=float("nan")), "lr must be a finite number"),
     (dict(steps=0), "steps must be a positive integer"),
-    (dict(norm="layer"), "unknown norm 'layer'; choose one of: none, batch"),
+    (dict(norm="instance"), "unknown norm 'instance'; choose one of: none, batch"),
     (dict(model="vgg7"), "unknown model 'vgg7'"),
     (dict(batch_size=300), "batch size 300 is larger than the training set"),
 ])

@@ -125,3 +125,26 @@ def test_a_training_panel_opens_with_its_reference_runs_drawn_and_copies_its_vie
     labels = [t.get_text() for t in explorer.figure().axes[-1].get_legend().get_texts()]
     assert labels == ["Standard", "BN, lr 0.05"]
 
+
+
+def test_sharpness_explorer_trains_full_batch_runs_with_lambda_max(cifar_dir, monkeypatch):
+    from helpers import edge_of_stability as eos
+    from helpers.train import train
+    from helpers.widgets import SharpnessExplorer
+
+    monkeypatch.setenv("BN_PROFILE", "ci")
+    test50 = {"test_size": 50}  # the fixture's CIFAR-10 has 50 test images
+    monkeypatch.setattr("helpers.widgets.full_batch_config", lambda **kw: eos.full_batch_config(**kw, **test50))
+    config = eos.full_batch_config(lr=0.1, **test50)
+    reference = {("Standard", 0.1): [train(config, probes=[eos.sharpness_probe(config.steps)], progress=False)]}
+    explorer = SharpnessExplorer(reference=reference)
+    (figure,) = explorer.output.outputs  # the reference run, before any click
+    assert "image/png" in figure["data"]
+    explorer.slider.value, explorer.choice.value = 0.2, "batch"
+    explorer.button.click()
+    (summary,) = explorer.runs[("BN (trained here)", 0.2)]
+    assert summary["lr"] == 0.2 and summary["step"][-1] < eos.full_batch_steps(0.2)  # half the steps of η = 0.1
+    steps = eos.full_batch_steps(0.2)
+    assert len(summary["lambda_max"]) == len(range(0, steps, eos.sharpness_probe(steps).every))
+    legend = [t.get_text() for t in explorer.figure().axes[0].get_legend().get_texts()]
+    assert legend == ["Standard, η = 0.1", "BN (trained here), η = 0.2", "λ_max = 2/η"]
