@@ -23,6 +23,7 @@ import numpy as np
 
 from .config import RunConfig
 from .experiments import Networks, _networks, train_grid
+from .gpu_speed import EXACT, GpuSpeed
 from .profiles import Profile, active_profile, profile_seeds
 from .protocol import CHANCE_LOSS, TRAINS_MARGIN
 from .runs import History
@@ -156,7 +157,8 @@ def trains(final_loss: float, margin: float = TRAINS_MARGIN) -> bool:
 
 
 def largest_trainable_search(base: RunConfig, lrs: Sequence[float], labels: Networks,
-                             seeds: Sequence[int] | None = None, progress: Progress = True) -> TopDownSearch:
+                             seeds: Sequence[int] | None = None, progress: Progress = True,
+                             speed: GpuSpeed = EXACT) -> TopDownSearch:
     """For each network and seed, train ``base`` at the learning rates from the largest down and stop
     at the first that trains: that is the largest that trains (by definition, so no run below it is
     needed). Runs are cached, so a run shared with a full sweep is not trained twice."""
@@ -169,7 +171,7 @@ def largest_trainable_search(base: RunConfig, lrs: Sequence[float], labels: Netw
     for label, norm in nets.items():
         for k, seed in enumerate(seeds):
             for i, lr in enumerate(grid):
-                history = train(replace(base, norm=norm, lr=float(lr), seed=seed), progress=progress)
+                history = train(replace(base, norm=norm, lr=float(lr), seed=seed), progress=progress, speed=speed)
                 runs += 1
                 if history.interrupted:
                     print(f"interrupted at {label}, lr {lr:g}, seed {seed}: returning what was found so far")

@@ -28,7 +28,7 @@ from .lp_norm import LpNorm
 from .models import DeepLinearNet, LayeredNet, build_model
 from .probes import Probe
 from .profiles import pick_device
-from .runs import History, load_run, save_run
+from .runs import History, load_run, require_cached, save_run
 from .train import Progress, Task, _cacheable, fit, make_task, run_record
 
 ENSEMBLE_NORMS = ("none", "batch", "l1", "l2", "linf")
@@ -175,6 +175,8 @@ def train_ensemble(configs: Sequence[RunConfig], probes: Sequence[Probe] = (), c
     cache = cache and all(_cacheable(r, c, probes) for r, c in zip(records, configs))
     histories: list[History | None] = [load_run(r) if cache and not force else None for r in records]
     missing = [k for k, h in enumerate(histories) if h is None]
+    if missing and cache:
+        require_cached(records[missing[0]])
     if missing:
         todo = [configs[k] for k in missing]
         first = todo[0]

@@ -7,8 +7,20 @@ import platform
 import numpy as np
 import torch
 
+from .gpu_speed import GpuSpeed
 from .paths import data_dir, runs_dir, shown_path
 from .profiles import active_profile, pick_device
+
+
+def _arithmetic() -> str:
+    """What BN_FAST asks for (an unknown mode is reported here, and refused at the first run)."""
+    try:
+        speed = GpuSpeed.from_env()
+    except ValueError as err:
+        return str(err)
+    if speed.exact:
+        return "exact float32 (set BN_FAST=tf32 on a GPU to speed up runs read only as curves)"
+    return f"{speed.name} for runs read only as curves (BN_FAST, GPU only); exact float32 for every probe"
 
 
 def show_setup() -> dict[str, str]:
@@ -28,6 +40,7 @@ def show_setup() -> dict[str, str]:
         "torch": torch.__version__,
         "torchvision": tv,
         "numpy": np.__version__,
+        "arithmetic": _arithmetic(),
         "data": str(data_dir()),
         "run cache": str(runs_dir()),
     }

@@ -22,6 +22,7 @@ import numpy as np
 
 from .config import RunConfig
 from .ensemble import train_ensemble
+from .gpu_speed import EXACT, GpuSpeed
 from .probes import ActivationProbe, GradientICSProbe, LandscapeProbe, Probe
 from .profiles import Profile, active_profile, profile_seeds
 from .protocol import CHANCE_LOSS, LR_GRID, TRAINS_MARGIN, model_kind, networks, probed_layers
@@ -33,7 +34,7 @@ K = TypeVar("K", bound=Hashable)
 
 
 def train_runs(configs: Mapping[K, RunConfig], probes: Sequence[Probe] = (), progress: Progress = True,
-               ) -> dict[K, History]:
+               speed: GpuSpeed = EXACT) -> dict[K, History]:
     """Train each configuration in turn with the same probes (each run starts them afresh).
 
     Ctrl-C stops here: the runs finished so far are returned, and the one it cut short, marked
@@ -42,7 +43,7 @@ def train_runs(configs: Mapping[K, RunConfig], probes: Sequence[Probe] = (), pro
     runs: dict[K, History] = {}
     for key, config in configs.items():
         try:
-            runs[key] = train(config, probes=probes, progress=progress)
+            runs[key] = train(config, probes=probes, progress=progress, speed=speed)
         except KeyboardInterrupt:  # landed outside the training loop (building the model, loading data)
             print(f"interrupted before run {key!r} could start; returning the {len(runs)} runs finished")
             break
@@ -65,16 +66,19 @@ def seed_configs(base: RunConfig, seeds: Sequence[int] | None = None) -> list[Ru
 
 
 def train_seeds(base: RunConfig, seeds: Sequence[int] | None = None, probes: Sequence[Probe] = (),
-                progress: Progress = True) -> list[History]:
+                progress: Progress = True, speed: GpuSpeed = EXACT) -> list[History]:
     """``base`` trained once per seed (the profile's by default): one History per seed, in order.
     DLN instances train together as one batched ensemble; VGG seeds one after another."""
-    return _train_configs(seed_configs(base, seeds), probes, progress)
+    return _train_configs(seed_configs(base, seeds), probes, progress, speed)
 
 
-def _train_configs(configs: list[RunConfig], probes: Sequence[Probe], progress: Progress) -> list[History]:
+def _train_configs(configs: list[RunConfig], probes: Sequence[Probe], progress: Progress,
+                   speed: GpuSpeed = EXACT) -> list[History]:
     if configs[0].model == "dln":
+        if not speed.exact:
+            raise ValueError(f"the DLN trains in exact float32 only (asked for {speed.name})")
         return train_ensemble(configs, probes=probes, progress=progress)
-    return list(train_runs(dict(enumerate(configs)), probes, progress).values())
+    return list(train_runs(dict(enumerate(configs)), probes, progress, speed).values())
 
 
 def activation_probe(model: str, every: int = 10) -> ActivationProbe:
@@ -127,13 +131,13 @@ def _networks(spec: Networks) -> dict[str, str]:
 
 
 def _train_each(configs: Mapping[K, RunConfig], seeds: Sequence[int] | None, probes: Sequence[Probe],
-                progress: Progress) -> dict[K, list[History]]:
+                progress: Progress, speed: GpuSpeed = EXACT) -> dict[K, list[History]]:
     """Every configuration over the seeds; stops at the first interrupted one (see :func:`train_runs`)."""
     runs: dict[K, list[History]] = {}
     for key, config in configs.items():
         per_seed = seed_configs(config, seeds)
         try:
-            runs[key] = _train_configs(per_seed, probes, progress)
+            runs[key] = _train_configs(per_seed, probes, progress, speed)
         except KeyboardInterrupt:
             print(f"interrupted before {key!r} could start; returning the {len(runs)} finished")
             break
@@ -144,20 +148,21 @@ def _train_each(configs: Mapping[K, RunConfig], seeds: Sequence[int] | None, pro
 
 
 def train_networks(base: RunConfig, labels: Networks = ("Standard", "BN"), probes: Sequence[Probe] = (),
-                   seeds: Sequence[int] | None = None, progress: Progress = True) -> dict[str, list[History]]:
+                   seeds: Sequence[int] | None = None, progress: Progress = True, speed: GpuSpeed = EXACT,
+                   ) -> dict[str, list[History]]:
     """``base`` for each network over the seeds, keyed by its label: labels of
     :data:`helpers.protocol.NETWORKS`, or a mapping {label: norm} for a normalization of your own."""
     return _train_each({label: replace(base, norm=norm) for label, norm in _networks(labels).items()},
-                       seeds, probes, progress)
+                       seeds, probes, progress, speed)
 
 
 def train_grid(base: RunConfig, lrs: Sequence[float], labels: Networks = ("Standard", "BN"),
                probes: Sequence[Probe] = (), seeds: Sequence[int] | None = None, progress: Progress = True,
-               ) -> dict[tuple[str, float], list[History]]:
+               speed: GpuSpeed = EXACT) -> dict[tuple[str, float], list[History]]:
     """``base`` for each (network, learning rate) over the seeds, keyed by (label, lr)."""
     configs = {(label, lr): replace(base, norm=norm, lr=lr) for label, norm in _networks(labels).items()
                for lr in lrs}
-    return _train_each(configs, seeds, probes, progress)
+    return _train_each(configs, seeds, probes, progress, speed)
 
 
 @dataclass
@@ -191,11 +196,11 @@ class LRSweep:
 
 
 def lr_sweep(base: RunConfig, lrs: Sequence[float] = LR_GRID, labels: Networks = ("Standard", "BN"),
-             seeds: Sequence[int] | None = None, progress: Progress = True) -> LRSweep:
+             seeds: Sequence[int] | None = None, progress: Progress = True, speed: GpuSpeed = EXACT) -> LRSweep:
     """Train every network at every learning rate over the seeds (from the cache where possible)
     and summarise."""
     seeds = profile_seeds(model_kind(base.model)) if seeds is None else list(seeds)
-    runs = train_grid(base, lrs, labels, seeds=seeds, progress=progress)
+    runs = train_grid(base, lrs, labels, seeds=seeds, progress=progress, speed=speed)
     nan = float("nan")
     summary: dict[str, dict[str, np.ndarray]] = {"final_loss": {}, "final_test_acc": {}, "diverged": {},
                                                  "interrupted": {}}

@@ -33,8 +33,8 @@ from typing import Any
 PACKAGE = __name__.rsplit(".", 1)[0]  # "helpers"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules any training run depends on, whatever its probes.
-ENGINE_MODULES = ("batchnorm", "config", "data", "ensemble", "lp_norm", "models", "noise", "norms", "protocol", "runs",
-                  "train")
+ENGINE_MODULES = ("batchnorm", "config", "data", "ensemble", "gpu_speed", "lp_norm", "models", "noise", "norms",
+                  "protocol", "runs", "train")
 _LIBRARY_DIRS = tuple({Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib", "purelib",
                                                                             "platlib")})
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)

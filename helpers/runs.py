@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -63,6 +64,11 @@ class History:
     from_cache: bool = False
 
     ARRAYS = ("steps", "train_loss", "train_acc", "eval_steps", "test_loss", "test_acc")
+
+    @property
+    def arithmetic(self) -> str:
+        """How the run was computed: ``exact`` float32, or a faster GPU mode (:mod:`helpers.gpu_speed`)."""
+        return self.record.get("arithmetic", "exact")
 
     @property
     def finished(self) -> bool:
@@ -147,6 +153,25 @@ def load_run(record: dict, directory: Path | None = None) -> History | None:
         return None
     history.from_cache = True
     return history
+
+
+class RunNotCachedError(RuntimeError):
+    """A run had to be trained while ``BN_CACHED_ONLY`` asks for cached runs only."""
+
+
+def cached_only() -> bool:
+    """Is ``BN_CACHED_ONLY`` set (1, true, yes)? Then every cached run must come from the cache."""
+    return os.environ.get("BN_CACHED_ONLY", "").strip().lower() in ("1", "true", "yes")
+
+
+def require_cached(record: dict) -> None:
+    """Raise, naming the run, when ``BN_CACHED_ONLY`` is set: this run is not in the cache. For checking
+    that a notebook only reads what ``python -m helpers.precompute`` computed."""
+    if cached_only():
+        run = record.get("run", {})
+        what = ", ".join(f"{k}={run[k]}" for k in ("model", "norm", "lr", "seed", "steps") if k in run)
+        raise RunNotCachedError(f"BN_CACHED_ONLY is set, but this run is not in the cache ({runs_dir()}): {what}. "
+                                "Compute it with python -m helpers.precompute, or unset BN_CACHED_ONLY")
 
 
 _unwritable: set[Path] = set()  # cache folders we already said we cannot write to

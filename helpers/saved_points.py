@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .data import BatchSampler
+from .gpu_speed import exact_arithmetic
 from .models import build_model
 from .probes import Probe, ProbeContext, Record, RNGState, loss_at, rng_state
 from .runs import History
@@ -51,9 +52,13 @@ class SavePointsProbe(Probe):
             raise ValueError("saved points replay plain SGD; this run uses momentum, whose state is not saved")
         weights = torch.cat([p.detach().reshape(-1).float() for p in ctx.model.parameters()])
         buffers = [b.detach().reshape(-1).float() for _, b in _float_buffers(ctx.model)]
-        return {"weights": weights.cpu().numpy(),
-                "buffers": torch.cat(buffers).cpu().numpy() if buffers else np.zeros(0, np.float32),
-                "rng": rng_state(ctx.x.device)[0].numpy()}
+        cpu_rng, cuda_rng = rng_state(ctx.x.device)
+        record = {"weights": weights.cpu().numpy(),
+                  "buffers": torch.cat(buffers).cpu().numpy() if buffers else np.zeros(0, np.float32),
+                  "rng": cpu_rng.numpy()}
+        if cuda_rng is not None:  # a GPU run's noise layers draw from the GPU's generator
+            record["cuda_rng"] = cuda_rng.numpy()
+        return record
 
 
 def saved_steps(history: History) -> list[int]:
@@ -121,7 +126,7 @@ def _training_step(ctx: ProbeContext, rng: RNGState, step: bool = True,
                    probes: Sequence[Probe] = ()) -> dict[str, Record]:
     """One step as :func:`helpers.train.fit` takes it, with ``probes`` around it; returns their records."""
     devices = [ctx.x.device] if ctx.x.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with torch.random.fork_rng(devices=devices), exact_arithmetic():
         torch.set_rng_state(rng[0])
         if rng[1] is not None:
             torch.cuda.set_rng_state(rng[1], ctx.x.device)
@@ -137,8 +142,12 @@ def _training_step(ctx: ProbeContext, rng: RNGState, step: bool = True,
             ctx.remove_hooks()
 
 
-def load_point(history: History, step: int, device: str | torch.device = "cpu") -> SavedPoint:
-    """The network of ``history`` at a saved ``step``, with its batch drawn again and checked."""
+def load_point(history: History, step: int, device: str | torch.device | None = None) -> SavedPoint:
+    """The network of ``history`` at a saved ``step``, with its batch drawn again and checked.
+
+    On the device the run trained on (a GPU run on the GPU when there is one), else on the CPU. The
+    loss recomputed there must match training's: to 1e-6 relative on the CPU that trained it, to 1e-4
+    elsewhere (another device, or cuDNN's choice of algorithm, changes float32 rounding)."""
     steps = saved_steps(history)
     if step not in steps:
         shown = ", ".join(map(str, steps)) if steps else "none (train it with SavePointsProbe)"
@@ -146,6 +155,9 @@ def load_point(history: History, step: int, device: str | torch.device = "cpu") 
     config = history.config
     if config is None:
         raise ValueError("this run has no configuration (trained with fit, not train): cannot rebuild it")
+    trained_on = history.record.get("device", "cpu")
+    if device is None:
+        device = "cuda" if trained_on == "cuda" and torch.cuda.is_available() else "cpu"
     device = torch.device(device)
     records, k = history.probes[PROBE_NAME], steps.index(step)
     model = build_model(config.model, config.norm, config.width, seed=config.seed, **config.norm_options)
@@ -159,12 +171,16 @@ def load_point(history: History, step: int, device: str | torch.device = "cpu") 
         x, y = next(sampler)
     rng = (torch.from_numpy(np.ascontiguousarray(records["rng"][k])), None)
     if device.type == "cuda":
-        raise ValueError("saved points hold the CPU random state only: load them on the CPU")
+        if "cuda_rng" not in records:
+            raise ValueError("this run was trained on the CPU, so its points hold the CPU random state only: "
+                             "load them on the CPU")
+        rng = (rng[0], torch.from_numpy(np.ascontiguousarray(records["cuda_rng"][k])))
     point = SavedPoint(model, x, y, step, config.lr, task.loss, rng, float(history.train_loss[step]),
                        label=config.norm)
     with torch.no_grad():
         again = float(point.loss_at(point.params()))
-    if not np.isclose(again, point.train_loss, rtol=1e-6, atol=1e-7):
+    rtol = 1e-6 if device.type == trained_on == "cpu" else 1e-4
+    if not np.isclose(again, point.train_loss, rtol=rtol, atol=1e-7):
         raise RuntimeError(f"step {step}: the loss recomputed from the saved point, {again:.7g}, is not the "
                            f"{point.train_loss:.7g} training recorded: the data or the code has changed")
     return point

@@ -25,11 +25,12 @@ from tqdm.auto import tqdm
 from .config import RunConfig
 from .data import BatchSampler, TensorData, cifar10_tensors, dln_data
 from .fingerprints import code_fingerprint, engine_fingerprint, unreadable
+from .gpu_speed import EXACT, GpuSpeed, autocast, exact_arithmetic, gpu_arithmetic
 from .models import build_model
 from .norms import norm_spec
 from .probes import Probe, ProbeContext
 from .profiles import pick_device
-from .runs import History, ProbeRecords, load_run, save_run
+from .runs import History, ProbeRecords, load_run, require_cached, save_run
 
 SYNC_EVERY = 10  # steps between reading the losses back from the device (and checking for NaN)
 Progress = bool | Callable[[int, int], None]  # a tqdm bar (True), none (False), or a callback (done, total)
@@ -94,7 +95,7 @@ def _host(value: torch.Tensor) -> Metric:
 
 def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int, momentum: float = 0.0,
         seed: int = 0, eval_every: int = 100, augment: bool = False, probes: Sequence[Probe] = (),
-        progress: Progress = True, desc: str | None = None) -> History | list[History]:
+        progress: Progress = True, desc: str | None = None, speed: GpuSpeed = EXACT) -> History | list[History]:
     """Train ``model`` in place with plain SGD and return its :class:`History`.
 
     A NaN/inf training loss stops the run and marks it diverged; Ctrl-C stops it and returns
@@ -107,6 +108,9 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     per member. Divergence is per member: a member is cut at its first non-finite loss and the
     others go on; the run stops when all have diverged. Probe records must then have a leading
     member axis, which the split removes.
+
+    ``speed``: exact float32 by default; a faster GPU mode (:mod:`helpers.gpu_speed`) only for a run
+    without probes, which measure in full float32 whatever the run.
     """
     if not (math.isfinite(lr) and lr > 0) or steps <= 0 or eval_every <= 0:
         raise ValueError(f"need a positive learning rate, steps and eval_every; got {lr}, {steps}, {eval_every}")
@@ -114,6 +118,11 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     if len(set(names)) < len(names):
         raise ValueError(f"two probes share a name: {names}; give each its own")
     device = task.train.x.device
+    speed.check(device)
+    if probes and not speed.exact:
+        raise ValueError(f"probes measure differences that {speed.name} cannot resolve (about 1e-3 relative): "
+                         "train runs with probes in the exact mode (unset BN_FAST)")
+    forward = torch.compile(model) if speed.compile else model
     sampler = BatchSampler(task.train, batch_size, seed=seed, augment=augment)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     members = getattr(model, "members", None)
@@ -131,7 +140,7 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     bar = tqdm(total=steps, desc=desc, disable=not progress or report is not None, unit="step", mininterval=0.5)
     start = time.perf_counter()
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):  # seeds any layer that draws noise, leaves yours alone
+    with torch.random.fork_rng(devices=cuda), gpu_arithmetic(speed, device):  # seeds noise layers, leaves yours alone
         torch.manual_seed(seed)
         model.train()
         try:
@@ -140,14 +149,17 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
                 due = [p for p in probes if t % p.every == 0]
                 ctx = ProbeContext(model, x, y, t, task.loss, optimizer, lr)
                 try:
-                    pending = {p.name: p.before(ctx) or {} for p in due}
-                    output = model(x)
-                    loss = task.loss(output, y)
+                    with exact_arithmetic():
+                        pending = {p.name: p.before(ctx) or {} for p in due}
+                    with autocast(speed, device):
+                        output = forward(x)
+                        loss = task.loss(output, y)
                     optimizer.zero_grad(set_to_none=True)
                     loss.sum().backward()  # an ensemble's members are independent: each gets its own gradient
                     optimizer.step()
                     for probe in due:
-                        record = {**pending[probe.name], **(probe.after(ctx) or {})}
+                        with exact_arithmetic():
+                            record = {**pending[probe.name], **(probe.after(ctx) or {})}
                         if record:
                             if members:
                                 _check_member_axis(probe.name, record, members)
@@ -226,11 +238,13 @@ def _to_numpy(value: Any) -> Any:
     return value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
 
 
-def run_record(config: RunConfig, probes: Sequence[Probe], device: torch.device) -> dict[str, Any]:
-    """What a run's cache entry is keyed on: the configuration, the device, the torch version,
-    and the fingerprints of the engine, of the normalization and of each probe."""
+def run_record(config: RunConfig, probes: Sequence[Probe], device: torch.device,
+               speed: GpuSpeed = EXACT) -> dict[str, Any]:
+    """What a run's cache entry is keyed on: the configuration, the device, its arithmetic (exact or
+    a faster GPU mode), the torch version, and the fingerprints of the engine, of the normalization
+    and of each probe."""
     spec = norm_spec(config.norm)
-    return {"run": config.as_dict(), "device": device.type, "torch": torch.__version__,
+    return {"run": config.as_dict(), "device": device.type, "arithmetic": speed.name, "torch": torch.__version__,
             "code": {"engine": engine_fingerprint(),
                      "norm": code_fingerprint((spec.factory, spec.absorbs_bias, spec.reparametrize))},
             "probes": [p.key() for p in probes]}
@@ -253,26 +267,33 @@ def _cacheable(record: dict[str, Any], config: RunConfig, probes: Sequence[Probe
 
 
 def train(config: RunConfig, *, probes: Sequence[Probe] = (), cache: bool = True, force: bool = False,
-          progress: Progress = True, device: str | torch.device | None = None) -> History:
+          progress: Progress = True, device: str | torch.device | None = None, speed: GpuSpeed | None = None,
+          ) -> History:
     """Train the configured model from scratch, or return the cached run of the same configuration
     made by the same code (see :func:`run_record`).
 
     ``cache=False`` neither reads nor writes the run cache; ``force=True`` recomputes and
     overwrites. Interrupted runs are returned but never cached; diverged runs are results
-    and are cached.
+    and are cached. ``speed``: exact float32 (the default) or a faster GPU mode, for a run without
+    probes (:mod:`helpers.gpu_speed`). With ``BN_CACHED_ONLY=1`` a run not in the cache raises
+    :class:`~helpers.runs.RunNotCachedError` instead of training.
     """
     device = device if isinstance(device, torch.device) else pick_device(device)
-    record = run_record(config, probes, device)
+    speed = EXACT if speed is None else speed
+    speed.check(device)
+    record = run_record(config, probes, device, speed)
     cache = cache and _cacheable(record, config, probes)
     if cache and not force and (hit := load_run(record)) is not None:
         return hit
+    if cache:
+        require_cached(record)
     model = build_model(config.model, config.norm, config.width, seed=config.seed, **config.norm_options)
     model = model.to(device=device, memory_format=torch.channels_last)
     task = make_task(config, device)
     history = fit(model, task, lr=config.lr, steps=config.steps, batch_size=config.batch_size,
                   momentum=config.momentum, seed=config.seed, eval_every=config.eval_every,
                   augment=config.augment, probes=probes, progress=progress,
-                  desc=f"{config.model} {config.norm} lr={config.lr:g}")
+                  desc=f"{config.model} {config.norm} lr={config.lr:g}", speed=speed)
     history.config, history.record = config, record
     if cache and not history.interrupted:
         save_run(history)
