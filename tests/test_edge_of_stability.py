@@ -110,7 +110,7 @@ def test_largest_trainable_search_stops_at_the_first_learning_rate_that_trains(c
               ("batch", 1.0): 1.2}
     trained = []
 
-    def fake_train(config, progress=True):
+    def fake_train(config, progress=True, **_):
         trained.append((config.norm, config.lr, config.seed))
         return fake_run([1.0], loss=np.full(20, finals[config.norm, config.lr]))
 
@@ -125,7 +125,7 @@ def test_largest_trainable_search_stops_at_the_first_learning_rate_that_trains(c
 
 
 def test_largest_trainable_search_says_nan_when_nothing_trains(cifar_dir, monkeypatch):
-    monkeypatch.setattr(eos, "train", lambda config, progress=True: fake_run([1.0], loss=np.full(20, 2.3)))
+    monkeypatch.setattr(eos, "train", lambda config, progress=True, **_: fake_run([1.0], loss=np.full(20, 2.3)))
     search = eos.largest_trainable_search(small(), [0.1, 0.2], ["Standard"], seeds=[0, 1])
     assert np.isnan(search.largest["Standard"]).all() and search.runs == 4
 
