@@ -13,6 +13,8 @@ Two kinds, kept apart:
 
 A claim is never made to pass: the rule is stated before the numbers are seen, and the table
 prints the number of each seed beside the verdict, so a reader sees how close each call was.
+A notebook's claims name it (``Claims(seeds, notebook="05", part="dln")``), and :meth:`Claims.check`
+then records them beside the runs (:mod:`helpers.claim_records`) for notebook 09's verdicts.
 """
 
 from __future__ import annotations
@@ -74,10 +76,13 @@ class Claims:
 
     SHOWN = 12  # at most this many numbers per claim in the table; more are summarised
 
-    def __init__(self, seeds: Sequence[int] | None = None, fmt: str = "{:.3g}", unit: str = "seeds"):
-        """``unit`` names what the values are one per: "seeds" (runs), or "cases" (random problems)."""
+    def __init__(self, seeds: Sequence[int] | None = None, fmt: str = "{:.3g}", unit: str = "seeds",
+                 notebook: str = "", part: str = ""):
+        """``unit`` names what the values are one per: "seeds" (runs), "instances" (DLN tasks) or "cases"
+        (random problems). ``notebook`` (and ``part``, when it has several sets): record them on check."""
         self.seeds = list(seeds) if seeds is not None else None
         self.fmt, self.unit = fmt, unit
+        self.notebook, self.part = notebook, part
         self.claims: list[Claim] = []
 
     def _add(self, kind: str, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
@@ -153,10 +158,30 @@ class Claims:
         return [c for c in self.claims if (c.kind in ("paper", "cited") and paper) or c.rule == "every"
                 if not c.holds]
 
+    def to_record(self, asserted: bool) -> dict:
+        """The claims as plain data, with what made them: profile, code, runs (see :mod:`helpers.claim_records`)."""
+        from .claim_records import planned_run_keys
+        from .fingerprints import helpers_fingerprint
+        from .profiles import active_profile
+
+        profile = active_profile().name
+        claims = [dict(kind=c.kind, text=c.text, paper=c.paper, quantity=c.quantity, rule=c.rule,
+                       values=[float(v) for v in c.values], passes=[bool(p) for p in c.passes], holds=c.holds)
+                  for c in self.claims]
+        return dict(name=f"{self.notebook}-{self.part}" if self.part else self.notebook, notebook=self.notebook,
+                    part=self.part, profile=profile, unit=self.unit, seeds=self.seeds, asserted=asserted,
+                    failed=[c.text for c in self.failures()] if asserted else [], claims=claims,
+                    code=helpers_fingerprint(), runs=planned_run_keys(self.notebook, profile))
+
     def check(self, assert_claims: bool = True) -> None:
         """Print the table and, when ``assert_claims`` (the ``laptop`` and ``paper`` profiles),
-        fail on any claim of the paper or of later work, or any every-seed observation, that does not hold."""
+        fail on any claim of the paper or of later work, or any every-seed observation, that does not hold.
+        A notebook's claims are recorded first, whatever the outcome."""
         self.report()
+        if self.notebook:
+            from .claim_records import save_record
+
+            save_record(self.to_record(assert_claims))
         if not assert_claims:
             print("(not asserted in this profile: the runs are too short to mean much)")
             return

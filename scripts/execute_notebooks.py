@@ -9,7 +9,8 @@ compare with the code at hand, so stale outputs cannot be committed. Fails, nami
 and the cell, on a cell that raises or runs past the timeout; fails on an error output or a
 notebook over 3 MB. Each widget's saved view becomes a line saying to run the cell (JupyterLab
 cannot show a saved widget). Prints each notebook's run time and size. Then, if it ran any of
-``notebooks/``, rewrites the labs (``scripts/make_labs.py``), whose one source is those notebooks.
+``notebooks/``, rewrites the labs (``scripts/make_labs.py``), whose one source is those notebooks,
+and after notebook 09 in ``laptop``, the README's verdict column (``python -m helpers.verdict_readme``).
 """
 
 from __future__ import annotations
@@ -99,9 +100,12 @@ def main() -> int:
     notebooks = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
     for path in notebooks:
         execute(path.resolve(), args.profile, args.timeout)
+    status = 0
     if any(path.resolve().parent == ROOT / "notebooks" for path in notebooks):  # the labs' one source
-        return subprocess.call([sys.executable, str(ROOT / "scripts" / "make_labs.py")])
-    return 0
+        status = subprocess.call([sys.executable, str(ROOT / "scripts" / "make_labs.py")])
+    if args.profile == "laptop" and ROOT / "notebooks" / "09_verdict.ipynb" in [p.resolve() for p in notebooks]:
+        status = status or subprocess.call([sys.executable, "-m", "helpers.verdict_readme"], cwd=ROOT)
+    return status
 
 
 if __name__ == "__main__":

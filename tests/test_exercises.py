@@ -323,3 +323,49 @@ def test_power_iteration_checker_catches_a_solver_that_returns_lambda_max_instea
 
     report = check_power_iteration(exact_top)
     assert not report.passed and any("negative" in p for p in report.problems), report
+
+
+# --- notebook 09: the verdict rule -------------------------------------------------------------------
+
+from helpers.exercises import check_verdict  # noqa: E402
+from helpers.verdicts import verdict  # noqa: E402
+
+
+def _pooled(counts):
+    return verdict([(sum(k for k, _ in counts), sum(n for _, n in counts))])
+
+
+def _no_depends(counts):
+    v = verdict(counts)
+    return "partly" if v == "depends on the setting" else v
+
+
+def _half_holds(counts):
+    return verdict([(2 * k + 1, 2 * n) if 2 * k == n else (k, n) for k, n in counts])
+
+
+def _most_is_enough(counts):
+    return "reproduced" if all(2 * k > n for k, n in counts) else verdict(counts)
+
+
+def test_verdict_reference_passes_and_a_stub_says_not_implemented():
+    assert check_verdict(verdict).passed
+    assert check_verdict(_todo).not_implemented
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (_pooled, "pools the checks' seeds"),
+    (_no_depends, "that is 'depends on the setting'"),
+    (_half_holds, "half is not more than half"),
+    (_most_is_enough, "each must hold in every seed"),
+])
+def test_verdict_mistakes_are_named(wrong, named):
+    report = check_verdict(wrong)
+    assert not report.passed and len(report.problems) == 1 and named in report.problems[0], report
+
+
+def test_verdict_checker_reports_an_unrecognised_answer_and_an_error():
+    report = check_verdict(lambda counts: "yes")
+    assert not report.passed and "the rule gives 'reproduced'" in report.problems[0], report
+    report = check_verdict(lambda counts: counts[1])
+    assert not report.passed and any("raised IndexError" in p for p in report.problems), report

@@ -1,0 +1,224 @@
+"""The verdict rule, the claims' records, notebook 09's table and the README's verdict column."""
+
+import json
+
+import numpy as np
+import pytest
+
+from helpers import claim_records, verdict_readme, verdicts
+from helpers.claims import Claims
+from helpers.verdicts import PaperClaim, verdict
+
+
+@pytest.fixture
+def ci_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("BN_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("BN_PROFILE", "ci")
+    monkeypatch.setenv("BN_DEVICE", "cpu")
+    return tmp_path / "runs"
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ([(3, 3)], "reproduced"), ([(3, 3), (8, 8)], "reproduced"), ([(2, 3)], "partly"), ([(1, 3)], "not reproduced"),
+    ([(4, 8)], "not reproduced"), ([(3, 3), (0, 3)], "depends on the setting"), ([(3, 3), (2, 3)], "partly"),
+    ([(2, 3), (0, 8)], "partly"), ([(8, 8), (4, 8)], "depends on the setting"), ([(0, 3), (0, 8)], "not reproduced"),
+])
+def test_verdict_follows_the_rule_stated_in_the_notebook(counts, expected):
+    assert verdict(counts) == expected
+
+
+def test_verdict_relaxed_to_a_fraction_of_seeds_counts_most_seeds_as_throughout():
+    assert verdict([(7, 8), (3, 3)]) == "partly"
+    assert verdict([(7, 8), (3, 3)], need=0.8) == "reproduced"
+    assert verdict([(7, 8), (1, 3)], need=0.8) == "depends on the setting"
+
+
+@pytest.mark.parametrize("counts", [[], [(4, 3)], [(0, 0)], [(-1, 3)]])
+def test_verdict_of_malformed_counts_is_a_clear_error(counts):
+    with pytest.raises(ValueError, match="verdict|holds"):
+        verdict(counts)
+
+
+def _claims(notebook="02", part=""):
+    claims = Claims([0, 1, 2], notebook=notebook, part=part)
+    claims.paper("A holds", "the paper says A", "margin", [1.0, 2.0, 3.0], lambda v: v > 0)
+    claims.observation("B in some seeds", "ratio", [0.5, 2.0, 3.0], lambda v: v > 1)
+    return claims
+
+
+def test_checking_a_notebooks_claims_records_them_beside_the_runs(ci_cache):
+    _claims().check(assert_claims=True)
+    record = claim_records.load_record("02", "ci")
+    assert record["profile"] == "ci" and record["asserted"] and record["failed"] == []
+    assert [c["text"] for c in record["claims"]] == ["A holds", "B in some seeds"]
+    assert record["claims"][1]["passes"] == [False, True, True] and record["claims"][1]["values"] == [0.5, 2.0, 3.0]
+    assert record["runs"] == claim_records.planned_run_keys("02", "ci") and len(record["runs"]) > 0
+    assert (ci_cache / "claims" / "ci" / "02.json").is_file()
+
+
+def test_a_failing_claim_is_recorded_before_the_notebook_fails(ci_cache):
+    claims = Claims([0, 1], notebook="03")
+    claims.paper("C holds", "the paper says C", "margin", [1.0, -1.0], lambda v: v > 0)
+    with pytest.raises(AssertionError, match="C holds"):
+        claims.check(assert_claims=True)
+    assert claim_records.load_record("03", "ci")["failed"] == ["C holds"]
+
+
+def test_claims_without_a_notebook_are_not_recorded(ci_cache):
+    Claims([0]).observation("D", "x", [1.0], lambda v: v > 0)
+    Claims([0]).check()
+    assert not (ci_cache / "claims").exists()
+
+
+def test_a_record_is_stale_without_its_runs_or_with_other_code(ci_cache, monkeypatch):
+    assert claim_records.staleness(None) == "not recorded yet"
+    _claims().check(assert_claims=False)
+    record = claim_records.load_record("02", "ci")
+    assert "no longer in the cache" in claim_records.staleness(record)  # a fresh cache: nothing trained
+    monkeypatch.setattr(claim_records, "missing_runs", lambda notebook, profile: 0)
+    assert claim_records.staleness(record) == ""
+    assert "other runs" in claim_records.staleness(dict(record, runs=record["runs"][1:]))
+    assert "other helpers code" in claim_records.staleness(dict(record, code="0" * 16))
+
+
+def _record(name, claims, asserted=True, unit="seeds"):
+    notebook, _, part = name.partition("-")
+    return dict(name=name, notebook=notebook, part=part, profile="laptop", unit=unit, seeds=[0, 1, 2],
+                asserted=asserted, failed=[], runs=[], code="",
+                claims=[dict(kind=kind, text=text, paper="", quantity="q", rule=rule, values=[float(p) for p in passes],
+                             passes=passes, holds=holds) for kind, text, passes, rule, holds in claims])
+
+
+TOY_CLAIMS = (
+    PaperClaim("BN trains faster", "Fig. 1", "02", verdicts.BN_HELPS, "faster",
+               (("02", r"^lr [\d.]+: BN ends lower"),)),
+    PaperClaim("G and G' apart", "Fig. 3", "04", verdicts.NOT_ICS, "apart",
+               (("04-dln", r"^DLN: far apart"), ("04-dln", r"^DLN: reversed"))),
+)
+
+
+def _toy_records():
+    t, f = True, False
+    return {
+        "02": _record("02", [("paper", "lr 0.1: BN ends lower", [t, t, t], "every", t),
+                             ("paper", "lr 0.5: BN ends lower", [t, t, t], "every", t),
+                             ("observation", "something else", [f, t, f], "count", t)]),
+        "04-dln": _record("04-dln", [("observation", "DLN: far apart", [t, f, f, f], "count", t),
+                                     ("observation", "DLN: reversed", [t, t, t, t], "count", t)], unit="instances"),
+    }
+
+
+def test_rows_take_every_matching_check_and_compute_the_verdict(monkeypatch):
+    monkeypatch.setattr(verdicts, "PAPER_CLAIMS", TOY_CLAIMS)
+    records = _toy_records()
+    rows = verdicts.paper_rows(records)
+    assert [len(r.checks) for r in rows] == [2, 2]
+    assert [r.verdict() for r in rows] == ["reproduced", "depends on the setting"]
+    assert rows[1].behind == "4 instances" and rows[0].profile == "laptop"
+    assert verdicts.disagreements(rows, records) == []
+
+
+def test_a_pattern_that_matches_no_recorded_claim_names_the_notebook(monkeypatch):
+    missing = PaperClaim("x", "Fig. 9", "04", verdicts.NOT_ICS, "x", (("04-dln", r"^no such claim"),))
+    monkeypatch.setattr(verdicts, "PAPER_CLAIMS", (missing,))
+    with pytest.raises(LookupError, match="notebook 04 disagree"):
+        verdicts.paper_rows(_toy_records())
+
+
+def test_disagreements_catch_a_claim_left_out_and_a_verdict_against_the_notebook(monkeypatch):
+    monkeypatch.setattr(verdicts, "PAPER_CLAIMS", TOY_CLAIMS)
+    records = _toy_records()
+    records["02"]["claims"].append(dict(kind="paper", text="a claim of the paper with no row", paper="", quantity="q",
+                                        rule="every", values=[1.0], passes=[True], holds=True))
+    records["02"]["claims"][0].update(passes=[False, False, False], holds=True)  # says it holds; its seeds say not
+    records["02"]["claims"][1].update(passes=[False, False, False], holds=True)
+    problems = verdicts.disagreements(verdicts.paper_rows(records), records)
+    assert any("the table leaves it out" in p for p in problems)
+    assert any("asserted 'lr 0.1: BN ends lower', the table says not reproduced" in p for p in problems)
+    assert any("holds in 0 of 3 by rule 'every', recorded as holds=True" in p for p in problems)
+
+
+def test_load_records_executes_only_notebooks_whose_records_are_not_current(monkeypatch):
+    current = {"02": {"fresh": True}}
+    executed = []
+
+    def fake_execute(notebook, profile):
+        executed.append(notebook)
+        current.update({name: {"fresh": True} for name in verdicts.RECORDS[notebook]})
+        return claim_records.Execution(notebook, 0.1)
+
+    monkeypatch.setattr(verdicts, "load_record", lambda name, profile: current.get(name))
+    monkeypatch.setattr(verdicts, "staleness", lambda r: "" if r else "not recorded yet")
+    monkeypatch.setattr(verdicts, "execute_notebook", fake_execute)
+    records = verdicts.load_records("ci", notebooks=("02", "05"), log=lambda *_: None)
+    assert executed == ["05"] and set(records) == {"02", "05-vgg", "05-dln"}
+    with pytest.raises(RuntimeError, match="execute notebook 03 first"):
+        verdicts.load_records("ci", execute_stale=False, notebooks=("03",))
+
+
+def test_a_notebook_that_fails_while_recording_is_named(monkeypatch):
+    monkeypatch.setattr(verdicts, "load_record", lambda name, profile: None)
+    monkeypatch.setattr(verdicts, "execute_notebook", lambda nb, profile: claim_records.Execution(nb, 1.0, "boom"))
+    with pytest.raises(RuntimeError, match="notebook 06 failed while recording its claims:\nboom"):
+        verdicts.load_records("ci", notebooks=("06",), log=lambda *_: None)
+
+
+def test_every_pattern_of_the_table_is_a_valid_regular_expression_naming_a_recorded_part():
+    import re
+
+    parts = {name for names in verdicts.RECORDS.values() for name in names}
+    for pc in verdicts.PAPER_CLAIMS:
+        assert pc.argument in verdicts.ARGUMENT and pc.notebook in verdicts.RECORDS
+        for record, pattern in pc.checks:
+            assert record in parts and record.startswith(pc.notebook)
+            re.compile(pattern)
+
+
+def test_the_markdown_table_reads_back_as_the_verdicts_it_shows(monkeypatch):
+    monkeypatch.setattr(verdicts, "PAPER_CLAIMS", TOY_CLAIMS)
+    rows = verdicts.paper_rows(_toy_records())
+    pairs = verdicts.parse_markdown_table(verdicts.markdown_table(rows))
+    assert pairs == [("02", "reproduced"), ("04", "depends on the setting")]
+    column = verdicts.readme_column(pairs + [("02", "partly")], later=[("08", "reproduced")])
+    assert column == {"02": "1 reproduced, 1 partly", "04": "1 depends on the setting",
+                      "08": "later work: 1 reproduced"}
+
+
+def test_the_readme_column_is_rewritten_only_in_the_notebook_table():
+    readme = ("intro | with a bar\n\n| notebook | what it shows |\n| --- | --- |\n| `00_setup.ipynb` | setup |\n"
+              "| `05_landscape.ipynb` | Fig. 4 |\n\nafter\n| a | b |\n")
+    out = verdict_readme.with_column(readme, {"05": "2 reproduced"})
+    assert "| `05_landscape.ipynb` | Fig. 4 | 2 reproduced |" in out and "| `00_setup.ipynb` | setup | — |" in out
+    assert out.endswith("after\n| a | b |\n") and verdict_readme.HEADER in out
+    assert verdict_readme.with_column(out, {"05": "2 reproduced"}) == out  # rewriting again changes nothing
+
+
+def test_readme_verdicts_match_the_committed_notebook_09():
+    """The README's column is what notebook 09, as committed, shows (python -m helpers.verdict_readme)."""
+    paper, later = verdict_readme.committed_tables()
+    assert {nb for nb, _ in paper} <= set(verdicts.RECORDS) and {nb for nb, _ in later} == {"08"}
+    assert len(paper) == len(verdicts.PAPER_CLAIMS)
+    assert verdict_readme.expected_readme() == verdict_readme.README.read_text(), \
+        "README.md's verdict column differs from notebook 09: run python -m helpers.verdict_readme"
+
+
+def test_recorded_claims_print_with_their_counts_and_numbers():
+    text = verdicts.recorded(_toy_records(), "02", r"^lr")
+    assert "3 of 3   lr 0.1: BN ends lower" in text and "something else" not in text
+    with pytest.raises(LookupError):
+        verdicts.recorded(_toy_records(), "02", r"nothing")
+
+
+def test_records_survive_nan_and_inf_values(ci_cache):
+    claims = Claims([0, 1], notebook="05", part="dln")
+    claims.observation("E", "x", [np.nan, np.inf], lambda v: v > 0)
+    claims.check(assert_claims=False)
+    values = claim_records.load_record("05-dln", "ci")["claims"][0]["values"]
+    assert np.isnan(values[0]) and values[1] == np.inf
+    assert json.loads((ci_cache / "claims" / "ci" / "05-dln.json").read_text())["unit"] == "seeds"
+
+
+def test_the_committed_notebook_09_prose_describes_its_own_verdicts():
+    outputs = "".join("".join(o.get("text", "")) for c in json.loads(verdict_readme.NOTEBOOK.read_text())["cells"]
+                      for o in c.get("outputs", []))
+    assert "the text describes these runs" in outputs
