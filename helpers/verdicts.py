@@ -160,6 +160,15 @@ class Row:
         return ", ".join(f"{n} {unit}" for unit, n in sizes.items())
 
 
+def _not_current(parts: Mapping[str, dict | None]) -> str:
+    """Why the first of a notebook's records is not current ("" when all are)."""
+    for record in parts.values():
+        why = staleness(record)
+        if why:
+            return why
+    return ""
+
+
 def load_records(profile: str, execute_stale: bool = True, notebooks: Sequence[str] = tuple(RECORDS),
                  log=print) -> dict[str, dict[str, Any]]:
     """Every part's current record in ``profile``; a notebook whose records are missing or out of date
@@ -168,7 +177,7 @@ def load_records(profile: str, execute_stale: bool = True, notebooks: Sequence[s
     records = {}
     for nb in notebooks:
         parts = {name: load_record(name, profile) for name in RECORDS[nb]}
-        why = next((staleness(r) for r in parts.values() if staleness(r)), "")
+        why = _not_current(parts)
         if why and execute_stale:
             log(f"notebook {nb}: {why}; executing it (profile '{profile}')...")
             run = execute_notebook(nb, profile)
@@ -176,7 +185,7 @@ def load_records(profile: str, execute_stale: bool = True, notebooks: Sequence[s
                 raise RuntimeError(f"notebook {nb} failed while recording its claims:\n{run.error}")
             log(f"notebook {nb}: executed in {run.seconds:.0f} s")
             parts = {name: load_record(name, profile) for name in RECORDS[nb]}
-            why = next((staleness(r) for r in parts.values() if staleness(r)), "")
+            why = _not_current(parts)
         if why:
             raise RuntimeError(f"notebook {nb}'s claims are not current ({why}); execute notebook {nb} first")
         records.update(parts)
