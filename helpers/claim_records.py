@@ -122,12 +122,12 @@ def execute_notebook(notebook: str, profile: str, timeout: int = 3600) -> Execut
 def _execute_here(notebook: str, timeout: int) -> None:
     """The child process of :func:`execute_notebook`: nbclient, in memory, the notebook's own folder."""
     import nbformat
-    from nbclient import NotebookClient
+
+    from .notebook_kernel import notebook_client
 
     path = notebook_file(notebook)
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    notebook_client(nb, timeout=timeout, resources={"metadata": {"path": str(path.parent)}}).execute()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,30 @@ def _arithmetic() -> str:
     return f"{speed.name} for runs read only as curves (BN_FAST, GPU only); exact float32 for every probe"
 
 
+def arithmetic_environment(device: torch.device) -> dict[str, str | int]:
+    """What decides float32 rounding besides the code and the torch version: the device; on a CPU its
+    model, the vector instructions PyTorch's kernels use, and the number of threads (BN's reductions
+    are split by thread). Two processes with the same environment compute a run bit for bit alike;
+    with different ones, alike up to rounding (which training can amplify)."""
+    if device.type == "cuda":
+        return {"device": "cuda", "gpu": torch.cuda.get_device_name(device)}
+    if device.type != "cpu":
+        return {"device": device.type}
+    return {"device": "cpu", "cpu": _cpu_model(), "instructions": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads()}
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def show_setup() -> dict[str, str]:
     """Print the profile, device, library versions and data locations, and return them (the
     locations as full paths; the printout names them without this machine's folders)."""

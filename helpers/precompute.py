@@ -30,6 +30,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .config import RunConfig
+from .fingerprints import helpers_fingerprint
 from .gpu_speed import EXACT, GpuSpeed, autocast, gpu_arithmetic
 from .notebook_runs import NOTEBOOKS, notebook_runs
 from .paths import runs_dir
@@ -212,24 +213,61 @@ def run_units(units: list[Unit], device: torch.device, progress: bool = True,
     return done, False
 
 
-def _worker(device: str, share: list[tuple[str, ...]], notebooks: list[str], profile: str, workers: int,
-            queue) -> None:
-    """One device's share (units named by their runs' keys), in its own process: rebuilds the same plan
+def what_keys_depend_on(device: torch.device, profile: str) -> dict[str, str]:
+    """What, besides the run definitions, decides the cache keys a process computes: a worker whose
+    keys differ from the driver's would train runs under keys nobody asked for, or none at all."""
+    return {"torch": torch.__version__, "device type": device.type, "code of helpers/": helpers_fingerprint(),
+            "profile": profile, "BN_FIRST_SEED": os.environ.get("BN_FIRST_SEED", "0"),
+            "BN_FAST": os.environ.get("BN_FAST", "")}
+
+
+class WorkerMismatch(RuntimeError):
+    """A worker process computes other cache keys than the driver that gave it its share."""
+
+
+def check_share(share: list[tuple[str, ...]], units: list[Unit], expected: dict[str, str],
+                here: dict[str, str]) -> None:
+    """Raise :class:`WorkerMismatch`, naming the difference, unless every unit of ``share`` (named by its
+    runs' cache keys, as the driver computed them) is one of ``units`` (as this process computes them)."""
+    known = {u.keys for u in units}
+    lost = [keys for keys in share if keys not in known]
+    if not lost:
+        return
+    differences = [f"{name}: {expected[name]!r} in the driver, {here.get(name)!r} here"
+                   for name in expected if expected[name] != here.get(name)]
+    raise WorkerMismatch(
+        f"this worker computes other cache keys than the driver for {len(lost)} of its {len(share)} units, so it "
+        "would train nothing the driver asked for; " + ("; ".join(differences) if differences else
+                                                         "torch, device type, code, profile, seeds and BN_FAST "
+                                                         f"agree, but the run definitions differ (first lost run: "
+                                                         f"{lost[0][0]})"))
+
+
+def _worker(device: str, share: list[tuple[str, ...]], expected: dict[str, str], notebooks: list[str], profile: str,
+            workers: int, queue) -> None:
+    """One device's share (units named by their runs' keys), in its own process: rebuilds the same plan,
+    checks that it holds every unit of the share (else reports the difference and trains nothing),
     and trains those units."""
     os.environ["BN_DEVICE"] = device
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))  # CPU workers share the cores
-    mine = set(share)
-    units = [u for u in plan(notebooks, active_profile(profile), pick_device(device))
-             if u.keys in mine and not u.shared_with]
+    own = [u for u in plan(notebooks, active_profile(profile), pick_device(device)) if not u.shared_with]
     try:
-        _, interrupted = run_units(units, pick_device(device), progress=False, report=queue.put)
+        check_share(share, own, expected, what_keys_depend_on(pick_device(device), profile))
+    except WorkerMismatch as err:
+        queue.put(f"{device}: {err}")
+        return
+    mine = set(share)
+    try:
+        _, interrupted = run_units([u for u in own if u.keys in mine], pick_device(device), progress=False,
+                                   report=queue.put)
     except KeyboardInterrupt:
         interrupted = True
     queue.put(-1 if interrupted else 0)
 
 
 def run_on_devices(units: list[Unit], devices: list[str], notebooks: list[str], profile: Profile) -> bool:
-    """Spread the units over one process per device, the costliest first (greedy); True if interrupted."""
+    """Spread the units over one process per device, the costliest first (greedy); True if interrupted.
+    Raises :class:`WorkerMismatch` when a worker computes other cache keys than this process."""
     loads = {d: 0.0 for d in devices}
     shares: dict[str, list[int]] = {d: [] for d in devices}
     for i in sorted(range(len(units)), key=lambda i: -(units[i].seconds if units[i].seconds == units[i].seconds
@@ -241,16 +279,20 @@ def run_on_devices(units: list[Unit], devices: list[str], notebooks: list[str], 
     context = mp.get_context("spawn")
     queue = context.Queue()
     busy = [d for d in devices if shares[d]]
-    workers = [context.Process(target=_worker, args=(d, [units[i].keys for i in sorted(shares[d])], notebooks,
-                                                     profile.name, len(busy), queue)) for d in busy]
+    expected = what_keys_depend_on(torch.device(devices[0]), profile.name)
+    workers = [context.Process(target=_worker, args=(d, [units[i].keys for i in sorted(shares[d])], expected,
+                                                     notebooks, profile.name, len(busy), queue)) for d in busy]
     for w in workers:
         w.start()
     bar = tqdm(total=sum(u.todo for u in units), desc=f"runs on {len(workers)} devices", unit="run")
-    finished, interrupted = 0, False
+    finished, interrupted, mismatches = 0, False, []
     try:
         while finished < len(workers):
             message = queue.get()
-            if message <= 0:
+            if isinstance(message, str):  # a worker that found other keys: it trained nothing
+                mismatches.append(message)
+                finished += 1
+            elif message <= 0:
                 finished += 1
                 interrupted |= message < 0
             else:
@@ -261,6 +303,8 @@ def run_on_devices(units: list[Unit], devices: list[str], notebooks: list[str], 
         bar.close()
         for w in workers:
             w.join()
+    if mismatches:
+        raise WorkerMismatch("\n".join(mismatches))
     return interrupted
 
 
@@ -285,6 +329,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         if args.devices:
             names = [d.strip() for d in args.devices.split(",") if d.strip()]
             args.devices = [str(pick_device(d)) for d in names]
+            kinds = sorted({torch.device(d).type for d in args.devices})
+            if len(kinds) > 1:  # a run's cache key holds its device type: one plan cannot serve both
+                raise ValueError(f"--devices mixes {' and '.join(kinds)}; a run's cache key holds its device type, "
+                                 "so give devices of one kind (run the command once per kind)")
         elif torch.cuda.device_count() > 1:
             args.devices = [f"cuda:{i}" for i in range(torch.cuda.device_count())]
         else:
@@ -317,16 +365,25 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"({cached_runs(units)} already cached), on "
           f"{', '.join(args.devices)}, arithmetic: {args.speed.name} for plain curves, exact for the rest", flush=True)
     start, before = time.perf_counter(), cached_runs(units)
-    if len(args.devices) > 1:
-        interrupted = run_on_devices(todo, args.devices, args.notebooks, profile)
-    else:
-        interrupted = run_units(todo, device)[1]
+    try:
+        if len(args.devices) > 1:
+            interrupted = run_on_devices(todo, args.devices, args.notebooks, profile)
+        else:
+            interrupted = run_units(todo, device)[1]
+    except WorkerMismatch as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     remaining = sum(u.todo for u in plan(args.notebooks, profile, device))
     trained = cached_runs(units) - before
     print(f"{'interrupted' if interrupted else 'done'}: {trained} runs trained in "
           f"{readable_duration(time.perf_counter() - start)}, {remaining} still to train; run cache {runs_dir()}"
           + (" (run the same command again to resume)" if remaining else ""))
-    return 130 if interrupted else 0
+    if interrupted:
+        return 130
+    if remaining:  # not interrupted, yet runs are missing: never report success for work not done
+        print(f"error: {remaining} runs were not trained, although nothing stopped the command", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -4,11 +4,13 @@
 parameters and the floating-point buffers, float32, as they are) and the random state the step's
 forward pass drew from (noisy layers). The step's batch is not stored: the batch sampler is
 seeded, so :func:`load_point` draws it again, and checks it by recomputing the loss that training
-recorded at that step. The records go into the run's cache file like any probe's.
+recorded at that step. The records go into the run's cache file like any probe's, with the
+arithmetic environment that trained the run (:func:`helpers.environment.arithmetic_environment`).
 
 :func:`load_point` rebuilds the network at a saved step as a :class:`SavedPoint`, and
 :func:`replay` runs any probe there exactly as training ran it: the same numbers, bit for bit on
-the CPU. What to compute at a point (fine curves along −g, planes) is in
+a CPU of the same model with the same number of threads (``SavedPoint.bit_for_bit``), the same up
+to float32 rounding elsewhere. What to compute at a point (fine curves along −g, planes) is in
 :mod:`helpers.landscape_views`.
 """
 
@@ -23,6 +25,7 @@ import torch
 from torch import nn
 
 from .data import BatchSampler
+from .environment import arithmetic_environment
 from .gpu_speed import exact_arithmetic
 from .models import build_model
 from .probes import Probe, ProbeContext, Record, RNGState, loss_at, rng_state
@@ -46,6 +49,10 @@ class SavePointsProbe(Probe):
     def start(self, model: nn.Module) -> None:
         if getattr(model, "members", None) is not None:
             raise ValueError("SavePointsProbe saves one network's points, not an ensemble's")
+        self.arithmetic = arithmetic_environment(next(model.parameters()).device)
+
+    def describe(self) -> dict:
+        return {**super().describe(), "arithmetic": self.arithmetic}  # where replays are bit for bit
 
     def before(self, ctx: ProbeContext) -> Record:
         if any(group.get("momentum", 0) for group in ctx.optimizer.param_groups):
@@ -97,6 +104,7 @@ class SavedPoint:
     rng: RNGState
     train_loss: float = float("nan")
     label: str = ""
+    bit_for_bit: bool = False  # this process computes as training did: replays repeat its records exactly
 
     def context(self, model: nn.Module | None = None) -> ProbeContext:
         """A probe's view of this step, on ``model`` (this point's own by default)."""
@@ -146,8 +154,11 @@ def load_point(history: History, step: int, device: str | torch.device | None = 
     """The network of ``history`` at a saved ``step``, with its batch drawn again and checked.
 
     On the device the run trained on (a GPU run on the GPU when there is one), else on the CPU. The
-    loss recomputed there must match training's: to 1e-6 relative on the CPU that trained it, to 1e-4
-    elsewhere (another device, or cuDNN's choice of algorithm, changes float32 rounding)."""
+    loss recomputed there must match training's: exactly where this process computes as training did
+    (a CPU of the same model, the same vector instructions and thread count: ``bit_for_bit``), else to
+    1e-4 relative. Another CPU, thread count or device, or cuDNN's choice of algorithm, sums in
+    another order: about 1e-6 relative for one forward pass, while another batch or changed code
+    moves the loss by far more."""
     steps = saved_steps(history)
     if step not in steps:
         shown = ", ".join(map(str, steps)) if steps else "none (train it with SavePointsProbe)"
@@ -175,12 +186,12 @@ def load_point(history: History, step: int, device: str | torch.device | None = 
             raise ValueError("this run was trained on the CPU, so its points hold the CPU random state only: "
                              "load them on the CPU")
         rng = (rng[0], torch.from_numpy(np.ascontiguousarray(records["cuda_rng"][k])))
+    same = device.type == "cpu" and records.settings.get("arithmetic") == arithmetic_environment(device)
     point = SavedPoint(model, x, y, step, config.lr, task.loss, rng, float(history.train_loss[step]),
-                       label=config.norm)
+                       label=config.norm, bit_for_bit=same)
     with torch.no_grad():
         again = float(point.loss_at(point.params()))
-    rtol = 1e-6 if device.type == trained_on == "cpu" else 1e-4
-    if not np.isclose(again, point.train_loss, rtol=rtol, atol=1e-7):
+    if not (again == point.train_loss if same else np.isclose(again, point.train_loss, rtol=1e-4, atol=1e-7)):
         raise RuntimeError(f"step {step}: the loss recomputed from the saved point, {again:.7g}, is not the "
                            f"{point.train_loss:.7g} training recorded: the data or the code has changed")
     return point
@@ -198,7 +209,8 @@ def _unflatten(tensors: Sequence[torch.Tensor], flat: np.ndarray, device: torch.
 
 def replay(point: SavedPoint, probes: Sequence[Probe]) -> dict[str, Record]:
     """Run ``probes`` at a saved point as training ran them there: their records, as training
-    recorded them (bit for bit on the CPU). The point itself is left unchanged."""
+    recorded them (bit for bit where ``point.bit_for_bit``, else to float32 rounding). The point
+    itself is left unchanged."""
     model = copy.deepcopy(point.model)
     for probe in probes:
         probe.start(model)

@@ -127,7 +127,9 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     members = getattr(model, "members", None)
     shape = (steps,) if members is None else (steps, members)
-    losses = torch.full(shape, float("nan"), device=device)
+    # Losses in the parameters' precision: a float64 run keeps float64 losses (the tests compare
+    # two float64 computations of the same run); accuracies are fractions and stay float32.
+    losses = torch.full(shape, float("nan"), device=device, dtype=next(model.parameters()).dtype)
     accs = torch.full(shape, float("nan"), device=device)
     evals = [(0, *evaluate(model, task))]
     records: dict[str, list[tuple[int, dict]]] = {p.name: [] for p in probes}

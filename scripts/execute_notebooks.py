@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,15 +54,16 @@ def widget_placeholders(nb) -> int:
 
 
 def execute(path: Path, profile: str, timeout: int) -> None:
-    """Execute one notebook in place; SystemExit with a message naming the notebook and cell on failure."""
+    """Execute one notebook in place, in this interpreter (not whichever kernel Jupyter knows as
+    "python3"); SystemExit with a message naming the notebook and cell on failure."""
     from helpers.fingerprints import helpers_fingerprint
+    from helpers.notebook_kernel import notebook_client
 
     code = helpers_fingerprint()
     nb = nbformat.read(path, as_version=4)
     nb.metadata.pop("widgets", None)  # an earlier run's widget state; this run writes its own, if any
     where = {"index": None}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client(nb, timeout=timeout, resources={"metadata": {"path": str(path.parent)}})
     client.on_cell_execute = lambda cell, cell_index: where.update(index=cell_index)
     start = time.perf_counter()
     try:

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ipykernel.kernelspec
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -124,8 +126,9 @@ def _write_json(path: Path, value: Mapping[str, Any]) -> None:
 def lab_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
     """The server's (and so its kernels') environment: the ci profile, this checkout's ``helpers``
     first on the path (the code the other tests import, whatever an editable install points at),
-    and JupyterLab settings of its own (every cell kept in the page, no news pop-up) under
-    ``home``. BN_DATA_DIR, BN_NO_DOWNLOAD and BN_RUNS_DIR pass through unchanged."""
+    its kernels in this interpreter (a "python3" kernel spec for ``sys.executable``, found before any
+    user-level one), and JupyterLab settings of its own (every cell kept in the page, no news pop-up)
+    under ``home``. BN_DATA_DIR, BN_NO_DOWNLOAD and BN_RUNS_DIR pass through unchanged."""
     env = dict(base)
     env.pop("MPLBACKEND", None)  # a reader's kernel draws inline, as JupyterLab sets it up
     env["BN_PROFILE"] = "ci"
@@ -139,6 +142,8 @@ def lab_environment(base: Mapping[str, str], home: Path) -> dict[str, str]:
                 {"fetchNews": "false", "checkForUpdates": False})
     env.update(JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
                JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"))
+    ipykernel.kernelspec.write_kernel_spec(str(home / "share" / "kernels" / "python3"))  # sys.executable's
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(home / "share"), base.get("JUPYTER_PATH", "")) if p)
     return env
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+
+from helpers.notebook_kernel import notebook_client
 
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("make_labs", ROOT / "scripts" / "make_labs.py")
@@ -94,8 +95,8 @@ def test_student_lab_runs_and_every_checker_says_not_implemented(path, tmp_path)
     copy.parent.mkdir()
     shutil.copy(path, copy)
     nb = read(copy)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(copy.parent)}},
-                   allow_errors=False).execute()
+    notebook_client(nb, timeout=600, resources={"metadata": {"path": str(copy.parent)}},
+                    allow_errors=False).execute()
     checks = checker_cells(nb)
     assert checks, f"{path.name} has no checker cell"
     for cell in checks:

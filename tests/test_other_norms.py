@@ -12,6 +12,8 @@ from helpers.norms import NORMS, make_norm, norm_spec, register_norm
 from helpers.other_norms import MeanOnlyBatchNorm, VarianceOnlyBatchNorm, group_count, weight_normalize
 from helpers.train import run_record
 
+from .tolerances import FLOAT64_RTOL, float64_by_default
+
 NEW_NORMS = ["layer", "group", "weight", "mean_only", "variance_only"]
 SHAPES = [(16, 3), (6, 3, 4, 5)]  # after a linear layer (N, C) and after a conv (N, C, H, W)
 CPU = torch.device("cpu")
@@ -88,7 +90,8 @@ def test_variance_only_scales_each_channel_to_std_gamma_and_leaves_the_mean_in(s
     x = batch(shape)
     out = norm(x)
     mean, var = x.mean(dims(x)), x.var(dims(x), unbiased=False)
-    torch.testing.assert_close(out.std(dims(x), unbiased=False), gamma, rtol=1e-5, atol=0)  # up to ε
+    # up to ε: √(σ²/(σ² + ε)) is 1 − ε/(2σ²), 1.3e-6 below 1 for these channels' σ² ≈ 4
+    torch.testing.assert_close(out.std(dims(x), unbiased=False), gamma, rtol=1e-5, atol=0)
     torch.testing.assert_close(out.mean(dims(x)), gamma * mean / (var + norm.eps).sqrt())
     assert (out.mean(dims(x)).abs() > 0.1).all()  # the mean is not removed
 
@@ -130,6 +133,7 @@ def test_layer_norm_normalises_each_sample_over_all_its_channels_and_positions(s
     x = torch.randn(shape, dtype=torch.float64) * 3 + offsets
     out = norm(x).flatten(1)
     torch.testing.assert_close(out.mean(1), torch.zeros(shape[0], dtype=torch.float64))
+    # up to ε: σ²/(σ² + ε) is 1 − ε/σ², about 1e-6 below 1 for these samples' σ² ≈ 9
     torch.testing.assert_close(out.var(1, unbiased=False), torch.ones(shape[0], dtype=torch.float64), rtol=1e-5, atol=0)
 
 
@@ -163,6 +167,7 @@ def test_group_norm_normalises_each_group_of_each_sample():
     x = torch.randn(3, 8, 3, 3, dtype=torch.float64) * 4 + torch.arange(8, dtype=torch.float64).view(1, 8, 1, 1)
     out = norm(x).reshape(3, 4, -1)
     torch.testing.assert_close(out.mean(-1), torch.zeros(3, 4, dtype=torch.float64))
+    # up to ε: 1 − ε/σ², with each group's σ² ≥ 16 (x·4 plus offsets), below 1e-6
     torch.testing.assert_close(out.var(-1, unbiased=False), torch.ones(3, 4, dtype=torch.float64), rtol=1e-4, atol=0)
     assert not torch.allclose(out.reshape(3, 8, 9).mean(-1), torch.zeros(3, 8, dtype=torch.float64))  # not per channel
 
@@ -177,12 +182,16 @@ def test_group_count_divides_any_channel_count(channels, groups):
 # --- weight normalization ----------------------------------------------------------------------
 
 def test_weight_norm_leaves_the_function_unchanged_at_initialisation():
-    x = torch.randn(4, 3, 32, 32)
-    plain = build_model("vgg11", "none", width=0.0625, seed=0)
-    normed = build_model("vgg11", "weight", width=0.0625, seed=0)
-    torch.testing.assert_close(normed(x), plain(x), rtol=1e-5, atol=1e-6)
+    # g·v/‖v‖ against v: the same weights computed two ways, so in float64 (built so: a float32 g = ‖v‖
+    # would carry its own rounding of 1e-7 into every later comparison)
+    with float64_by_default():
+        plain = build_model("vgg11", "none", width=0.0625, seed=0)
+        normed = build_model("vgg11", "weight", width=0.0625, seed=0)
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
+    out = plain(x)
+    torch.testing.assert_close(normed(x), out, rtol=FLOAT64_RTOL, atol=FLOAT64_RTOL * float(out.detach().abs().max()))
     for a, b in zip(normed.layer_weights(), plain.layer_weights()):
-        torch.testing.assert_close(a, b)
+        torch.testing.assert_close(a, b, rtol=FLOAT64_RTOL, atol=0)
 
 
 def test_weight_norm_splits_each_conv_weight_into_g_and_v_but_not_the_classifiers():
@@ -201,14 +210,16 @@ def test_weight_norm_splits_each_conv_weight_into_g_and_v_but_not_the_classifier
 
 
 def test_weight_norm_output_is_invariant_to_scaling_v():
-    model = build_model("vgg11", "weight", width=0.0625, seed=0)
-    x = torch.randn(4, 3, 32, 32)
+    with float64_by_default():  # an identity up to rounding: in float64
+        model = build_model("vgg11", "weight", width=0.0625, seed=0)
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
     before = model(x)
+    same = dict(rtol=FLOAT64_RTOL, atol=FLOAT64_RTOL * float(before.detach().abs().max()))
     with torch.no_grad():
         model.layer(3).conv.parametrizations.weight.original1.mul_(3.7)
         model.layer(6).conv.parametrizations.weight.original1.mul_(0.2)
-    torch.testing.assert_close(model(x), before, rtol=1e-5, atol=1e-6)
-    with torch.no_grad():  # while g is a real scale
+    torch.testing.assert_close(model(x), before, **same)
+    with torch.no_grad():  # while g is a real scale: an effect of order 1
         model.layer(3).conv.parametrizations.weight.original0.mul_(2.0)
     assert not torch.allclose(model(x), before, rtol=1e-3, atol=1e-4)
 
@@ -219,20 +230,25 @@ def test_weight_norm_on_the_dln_reparametrises_the_bias_free_linear_layers():
         assert layer.linear.bias is None
     assert all(parametrize.is_parametrized(layer.linear, "weight") for layer in normed.layers[:-1])
     assert not parametrize.is_parametrized(normed.layers[-1].linear)
-    x = torch.randn(8, 10)
-    torch.testing.assert_close(normed(x), plain(x), rtol=1e-4, atol=1e-6)
+    # the same maths two ways, through 25 layers: in float64
+    with float64_by_default():
+        plain, normed = build_model("dln", "none", seed=0), build_model("dln", "weight", seed=0)
+    x = torch.randn(8, 10, dtype=torch.float64)
+    out = plain(x)
+    same = dict(rtol=FLOAT64_RTOL, atol=FLOAT64_RTOL * float(out.detach().abs().max()))
+    torch.testing.assert_close(normed(x), out, **same)
     with torch.no_grad():
         normed.layer(5).linear.parametrizations.weight.original1.mul_(4.0)
-    torch.testing.assert_close(normed(x), plain(x), rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(normed(x), out, **same)
 
 
 def test_weight_normalize_keeps_a_layer_function_and_gives_g_and_v_gradients():
     torch.manual_seed(0)
-    layer = nn.Linear(5, 3)
-    x = torch.randn(7, 5)
+    layer = nn.Linear(5, 3).double()  # g·v/‖v‖ against the weight itself: in float64
+    x = torch.randn(7, 5, dtype=torch.float64)
     before = layer(x).detach()
     weight_normalize(layer)
-    torch.testing.assert_close(layer(x), before)
+    torch.testing.assert_close(layer(x), before, rtol=FLOAT64_RTOL, atol=FLOAT64_RTOL)
     layer(x).sum().backward()
     parts = layer.parametrizations.weight
     assert parts.original0.grad is not None and parts.original1.grad is not None

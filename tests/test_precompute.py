@@ -12,9 +12,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
-from nbclient import NotebookClient
 
 from helpers import precompute
+from helpers.notebook_kernel import notebook_client
 from helpers.notebook_runs import NOTEBOOKS, notebook_runs
 from helpers.profiles import PROFILES
 
@@ -40,8 +40,8 @@ def cached(folder: Path) -> set[str]:
 def execute(notebook: str) -> None:
     path = next(NOTEBOOK_DIR.glob(f"{notebook}_*.ipynb"))
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
-                   allow_errors=False).execute()
+    notebook_client(nb, timeout=600, resources={"metadata": {"path": str(NOTEBOOK_DIR)}},
+                    allow_errors=False).execute()
 
 
 def planned_keys(notebooks: list[str]) -> set[str]:
@@ -119,3 +119,41 @@ def test_bad_arguments_get_a_clear_error(arguments, message, ci_runs, capsys):
         precompute.main(arguments)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_worker_whose_cache_keys_differ_from_the_drivers_names_the_difference_and_trains_nothing(ci_runs):
+    units = [u for u in precompute.plan(["07"], PROFILES["ci"], torch.device("cpu")) if not u.shared_with]
+    here = precompute.what_keys_depend_on(torch.device("cpu"), "ci")
+    precompute.check_share([u.keys for u in units], units, here, here)  # the same keys: nothing to say
+    driver = {**here, "torch": "2.2.2"}  # as if the driver ran another torch build, so its keys differ
+    with pytest.raises(precompute.WorkerMismatch, match="torch: '2.2.2' in the driver, .* here"):
+        precompute.check_share([("another key",)], units, driver, here)
+    queue = _ListQueue()
+    precompute._worker("cpu", [("another key",)], driver, ["07"], "ci", 1, queue)
+    assert len(queue) == 1 and "torch: '2.2.2' in the driver" in queue[0]
+    assert not cached(ci_runs)  # it stopped before training anything
+
+
+def test_precompute_fails_when_its_workers_would_train_under_other_keys(ci_runs, monkeypatch, capsys):
+    real_plan = precompute.plan
+
+    def drivers_plan(*args, **kwargs):  # the driver's keys no longer match what its workers compute
+        return [precompute.Unit(u.notebook, u.group, tuple(k + "-elsewhere" for k in u.keys), u.todo, u.seconds,
+                                u.shared_with) for u in real_plan(*args, **kwargs)]
+
+    monkeypatch.setattr(precompute, "plan", drivers_plan)
+    assert precompute.main(["--notebooks", "07", "--devices", "cpu,cpu", "--no-estimate"]) == 1
+    err = capsys.readouterr().err
+    assert "computes other cache keys than the driver" in err and "the run definitions differ" in err
+    assert not cached(ci_runs)
+
+
+def test_devices_of_two_kinds_are_refused(ci_runs, monkeypatch, capsys):
+    monkeypatch.setattr(precompute, "pick_device", lambda name=None: torch.device(name or "cpu"))
+    with pytest.raises(SystemExit) as exit_:
+        precompute.main(["--devices", "cuda:0,cpu", "--no-estimate"])
+    assert exit_.value.code == 2 and "mixes cpu and cuda" in capsys.readouterr().err
+
+
+class _ListQueue(list):
+    put = list.append

@@ -10,6 +10,7 @@ from torch import nn
 
 from helpers import DeepLinearEnsemble, DeepLinearNet, TensorData, build_model, fit, train
 from helpers.data import BatchSampler
+from helpers.probes import _norm
 from helpers.sharpness import (
     HVP_METHODS,
     HessianOperator,
@@ -23,6 +24,7 @@ from helpers.sharpness import (
 from helpers.train import Task, make_task
 
 from .test_train import same_history, small
+from .tolerances import gamma
 
 D = torch.float64
 
@@ -69,6 +71,7 @@ def test_hvp_equals_the_explicit_hessian_times_v(method):
     loss, params, v = tiny_mlp_loss()
     expected = explicit_hessian(loss, params) @ flat(v)
     got = flat(hvp(loss, params, v, method=method))
+    # float64, the same maths two ways: both round at about 1e-15 of ‖Hv‖ on this 30-parameter net
     assert torch.linalg.vector_norm(got - expected) <= 1e-10 * torch.linalg.vector_norm(expected)
     operator = HessianOperator(loss, params, method)  # one operator, many products: the same each time
     assert torch.equal(flat(operator(v)), flat(operator(v))) and operator.calls == 2
@@ -119,7 +122,9 @@ def test_with_bn_in_training_mode_hvp_is_the_training_loss_hessian_and_running_s
     train_hv, eval_hv = (mode_hessian(model, x, y, mode) @ flat(v) for mode in (True, False))
     scale = torch.linalg.vector_norm(train_hv)
     assert torch.linalg.vector_norm(got - train_hv) <= 1e-10 * scale
-    assert torch.linalg.vector_norm(got - gradient_difference(loss, params, v)) <= 1e-7 * scale  # BN's own formulas
+    # A central difference with h = 1e-5 is off by h²·‖∇³L‖ ≈ 1e-10 (truncation) plus u₆₄·‖∇L‖/h ≈ 1e-11
+    # (rounding), relative: within 1e-7, independently of BN's double-backward formulas.
+    assert torch.linalg.vector_norm(got - gradient_difference(loss, params, v)) <= 1e-7 * scale
     assert torch.linalg.vector_norm(got - eval_hv) > 0.1 * scale  # what a tool calling model.eval() measures
     assert model.training
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())  # num_batches_tracked too
@@ -137,6 +142,8 @@ def test_lanczos_and_power_iteration_find_lambda_max_of_a_small_deep_linear_netw
     loss, params = model_loss(model, x, y, lambda out, target: (out - target).pow(2).sum(-1).mean())
     eigenvalues = torch.linalg.eigvalsh(explicit_hessian(loss, params)).tolist()
     top, largest = eigenvalues[-1], max(eigenvalues, key=abs)
+    # float64, so the stopping rules decide the accuracy: Lanczos stops at a relative change of 1e-10; power
+    # iteration at 1e-8, and its Rayleigh quotient errs by about the square of its vector's error
     fast = top_hessian_eigenvalue(loss, params, iterations=40, tol=1e-10)
     assert fast.value == pytest.approx(top, rel=1e-10) and fast.converged and fast.hvps <= 40
     slow = top_hessian_eigenvalue(loss, params, method="power", iterations=3000, tol=1e-8)
@@ -182,14 +189,19 @@ def test_sharpness_probe_leaves_training_unchanged_and_measures_at_the_steps_poi
     assert np.all((1 <= records["hvps"]) & (records["hvps"] <= 5)) and records["converged"].dtype == bool
     assert records.settings == {"every": 4, "iterations": 5, "method": "lanczos", "hvp": "double_backward",
                                 "tol": 1e-3, "seed": 0, "lr": config.lr}
-    # Step 0 again by hand: the initial weights, the first batch, BN in training mode.
+    # Step 0 again by hand: the initial weights (channels-last, as train() holds them), the first batch,
+    # BN in training mode. The same operations on the same inputs in one process: exact.
     model = build_model(config.model, config.norm, config.width, seed=config.seed)
+    model = model.to(memory_format=torch.channels_last)
     task = make_task(config, torch.device("cpu"))
     x, y = next(BatchSampler(task.train, config.batch_size, seed=config.seed))
     loss, params = model_loss(model, x, y, task.loss)
     estimate = top_hessian_eigenvalue(loss, params, iterations=5)
-    assert records["lambda_max"][0] == pytest.approx(estimate.value, rel=1e-4)
-    assert records["weight_norm"][0] == pytest.approx(float(flat(params).norm()), rel=1e-6)
+    assert records["lambda_max"][0] == estimate.value and records["hvps"][0] == estimate.hvps
+    assert records["weight_norm"][0] == _norm(params)
+    # and that norm is ‖w‖: a float32 norm of n numbers is within γₙ₊₂ of the exact one
+    exact = float(flat(params).double().norm())
+    assert abs(records["weight_norm"][0] - exact) <= gamma(sum(p.numel() for p in params) + 2) * exact
 
 
 def test_sharpness_probe_replays_a_noisy_layers_draws_and_leaves_them_to_training(cifar_dir):
@@ -212,7 +224,7 @@ def test_sharpness_probe_gives_each_ensemble_member_its_single_runs_eigenvalue()
     stacked = TensorData(torch.stack(xs, 1), torch.stack(ys, 1))
     ensemble = DeepLinearEnsemble(nets).double()  # its stacked BN layers are built in float32
     members = fit(ensemble, Task(stacked, stacked, regression=True), probes=probes(), **settings)
-    for single, member in zip(singles, members):
+    for single, member in zip(singles, members):  # the same maths two ways, in float64
         got, expected = member.probes["sharpness"], single.probes["sharpness"]
         assert got["step"].tolist() == expected["step"].tolist() == [0, 2]
         np.testing.assert_allclose(got["lambda_max"], expected["lambda_max"], rtol=1e-8)

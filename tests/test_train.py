@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from helpers import FunctionProbe, RunConfig, build_model, fit, train
+from helpers.data import TensorData
 from helpers.runs import History, load_run, run_path
-from helpers.train import make_task
+from helpers.train import Task, make_task
 
 
 def small(**overrides) -> RunConfig:
@@ -17,6 +18,26 @@ def small(**overrides) -> RunConfig:
 
 def same_history(a: History, b: History) -> bool:
     return all(np.array_equal(getattr(a, k), getattr(b, k)) for k in History.ARRAYS)
+
+
+def in_float64(task: Task) -> Task:
+    """The same data in float64 (class labels stay integers)."""
+    def convert(d: TensorData) -> TensorData:
+        return TensorData(d.x.double(), d.y.double() if d.y.is_floating_point() else d.y)
+
+    return Task(convert(task.train), convert(task.test), regression=task.regression)
+
+
+def fit_in_float64(config: RunConfig, probes=()) -> History:
+    """What ``train(config, probes=probes)`` computes, in float64: the same initial weights (drawn in
+    float32, then widened), data, batches and seed; for comparing the same maths computed two ways."""
+    model = build_model(config.model, config.norm, config.width, seed=config.seed, **config.norm_options)
+    model = model.double().to(memory_format=torch.channels_last)
+    history = fit(model, in_float64(make_task(config, torch.device("cpu"))), lr=config.lr, steps=config.steps,
+                  batch_size=config.batch_size, momentum=config.momentum, seed=config.seed,
+                  eval_every=config.eval_every, augment=config.augment, probes=probes, progress=False)
+    history.config = config
+    return history
 
 
 def test_history_has_per_step_training_and_interval_test_records(cifar_dir):
