@@ -40,7 +40,8 @@ import time
 import torch
 from torch import nn
 
-from helpers.lp_norm import LpNorm, lp_norm_reference
+from helpers.lp_norm import LpNorm
+from helpers.lp_norm_reference import lp_norm_reference
 
 SHAPES = {"VGG conv output (128, 16, 32, 32)": (128, 16, 32, 32), "DLN ensemble layer (1, 80, 1000)": (1, 80, 1000)}
 

@@ -78,12 +78,12 @@ def load_record(name: str, profile: str, directory: Path | None = None) -> dict[
 
 def staleness(record: dict[str, Any] | None) -> str:
     """Why ``record`` is not current ("" when it is): missing, other code, other runs, runs not cached."""
-    from .fingerprints import helpers_fingerprint
+    from .fingerprints import stamp_staleness
 
     if record is None:
         return "not recorded yet"
-    if record.get("code") != helpers_fingerprint():
-        return "recorded with other helpers code"
+    if why := stamp_staleness(record):
+        return f"recorded with other helpers code ({why})"
     if record.get("runs") != planned_run_keys(record["notebook"], record["profile"]):
         return "recorded from other runs than the notebook now defines"
     if missing_runs(record["notebook"], record["profile"]):

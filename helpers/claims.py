@@ -15,6 +15,8 @@ A claim is never made to pass: the rule is stated before the numbers are seen, a
 prints the number of each seed beside the verdict, so a reader sees how close each call was.
 A notebook's claims name it (``Claims(seeds, notebook="05", part="dln")``), and :meth:`Claims.check`
 then records them beside the runs (:mod:`helpers.claim_records`) for notebook 09's verdicts.
+
+Taught in notebooks 02, 03, 04, 05, 06, 07 and 08 (each ends with its table).
 """
 
 from __future__ import annotations
@@ -159,9 +161,10 @@ class Claims:
                 if not c.holds]
 
     def to_record(self, asserted: bool) -> dict:
-        """The claims as plain data, with what made them: profile, code, runs (see :mod:`helpers.claim_records`)."""
+        """The claims as plain data, with what made them: profile, runs, and the helpers modules loaded when
+        they were checked, with their fingerprints (see :mod:`helpers.claim_records`)."""
         from .claim_records import planned_run_keys
-        from .fingerprints import helpers_fingerprint
+        from .fingerprints import code_stamp
         from .profiles import active_profile
 
         profile = active_profile().name
@@ -171,7 +174,7 @@ class Claims:
         return dict(name=f"{self.notebook}-{self.part}" if self.part else self.notebook, notebook=self.notebook,
                     part=self.part, profile=profile, unit=self.unit, seeds=self.seeds, asserted=asserted,
                     failed=[c.text for c in self.failures()] if asserted else [], claims=claims,
-                    code=helpers_fingerprint(), runs=planned_run_keys(self.notebook, profile))
+                    runs=planned_run_keys(self.notebook, profile), **code_stamp())
 
     def check(self, assert_claims: bool = True) -> None:
         """Print the table and, when ``assert_claims`` (the ``laptop`` and ``paper`` profiles),

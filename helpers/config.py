@@ -3,6 +3,8 @@
 Normalised so that equal runs have equal configurations (``lr=1`` and ``lr=1.0`` are the same
 run, and so the same run-cache entry), and checked so that a mistake fails here, with a message
 that names it, rather than deep inside training.
+
+Taught in notebook 00.
 """
 
 from __future__ import annotations

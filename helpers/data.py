@@ -7,14 +7,16 @@ checked against its MD5 sum.
 
 Training never goes through a DataLoader: the whole (sub)set is normalised once, stored
 channels-last on the device, and batches are drawn by index there.
+
+Keyed code (:data:`helpers.fingerprints.ENGINE_MODULES`): every run reads its data through it. How the
+cache files are made (the download and the conversion) is in :mod:`helpers.cifar10_files`.
+Taught in notebook 00.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import pickle
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,32 +24,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .paths import atomic_savez, data_dir
-
-CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)
-CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-CIFAR10_ARCHIVE = "cifar-10-python.tar.gz"
-CIFAR10_MD5 = "c58f30108f718f92721af3b95e74349a"
-CIFAR10_BATCHES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}
+from . import cifar10_files
+from .cifar10_files import CIFAR10_BATCHES, CIFAR10_CLASSES  # noqa: F401  (importable from here as before)
+from .paths import data_dir
 
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is neither cached nor downloadable; the message says how to get it."""
-
-
-RESTART_NOTE = ("BN_DATA_DIR set in a terminal reaches only kernels started after it: restart the kernel "
-                "(or set os.environ['BN_DATA_DIR'] in the notebook before the first experiment).")
-
-
-def _missing_message(root: Path, reason: str) -> str:
-    return (
-        f"CIFAR-10 is not in {root / 'cifar10'} ({reason}).\n"
-        f"Either: connect to the internet and run again (it downloads {CIFAR10_URL}, 163 MB);\n"
-        f"or download that file yourself and put it at {root / 'cifar10' / 'raw' / CIFAR10_ARCHIVE};\n"
-        f"or set BN_DATA_DIR to a folder that holds cifar10/train.npz and cifar10/test.npz.\n{RESTART_NOTE}"
-    )
 
 
 def load_cifar10(split: str = "train", root: str | Path | None = None, download: bool = True,
@@ -63,15 +46,15 @@ def load_cifar10(split: str = "train", root: str | Path | None = None, download:
     path = root / "cifar10" / f"{split}.npz"
     if not path.is_file():
         if not download or os.environ.get("BN_NO_DOWNLOAD") == "1":
-            raise DatasetNotFoundError(_missing_message(root, "downloading is switched off"))
+            raise DatasetNotFoundError(cifar10_files.missing_message(root, "downloading is switched off"))
         try:
-            download_cifar10(root)
+            cifar10_files.download_cifar10(root)
         except (OSError, RuntimeError) as err:  # no network, bad checksum, read-only folder
             failure = f"download failed: {type(err).__name__}: {err}"
         else:
             failure = None
         if failure:  # raised on its own: the message says everything, a chained traceback only hides it
-            raise DatasetNotFoundError(_missing_message(root, failure))
+            raise DatasetNotFoundError(cifar10_files.missing_message(root, failure))
     return _read_cache(str(path), path.stat().st_mtime)
 
 
@@ -89,43 +72,13 @@ def _read_cache(path: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
     else:
         problem = None
     if problem:
-        raw = Path(path).parent / "raw" / CIFAR10_ARCHIVE
-        rebuild = (f"it is rebuilt from {raw}" if raw.is_file() else f"it is downloaded again ({CIFAR10_URL})")
-        raise DatasetDamagedError(
-            f"{path} is damaged or truncated ({problem}).\nDelete it and run again: {rebuild}. Or point "
-            f"BN_DATA_DIR at a folder with a good copy of cifar10/train.npz and cifar10/test.npz.\n{RESTART_NOTE}")
+        raise DatasetDamagedError(cifar10_files.damaged_message(path, problem))
     if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3) or len(images) != len(labels):
         raise ValueError(f"{path} is not a CIFAR-10 cache: images {images.shape} {images.dtype}, "
                          f"labels {labels.shape}; expected (N,32,32,3) uint8 and (N,)")
     images.flags.writeable = False  # shared between callers through the lru_cache
     labels.flags.writeable = False
     return images, labels
-
-
-def download_cifar10(root: str | Path) -> None:
-    """Download the official archive (MD5-checked by torchvision) and write the npz cache."""
-    from torchvision.datasets.utils import download_and_extract_archive
-
-    raw = Path(root) / "cifar10" / "raw"
-    download_and_extract_archive(CIFAR10_URL, download_root=str(raw), filename=CIFAR10_ARCHIVE,
-                                 md5=CIFAR10_MD5)
-    extracted = raw / "cifar-10-batches-py"
-    convert_cifar10_batches(extracted, Path(root) / "cifar10")
-    shutil.rmtree(extracted)  # the archive stays, so a rebuild needs no download
-
-
-def convert_cifar10_batches(batch_dir: str | Path, out_dir: str | Path) -> None:
-    """Turn torchvision's ``cifar-10-batches-py`` pickles into ``train.npz`` and ``test.npz``."""
-    batch_dir, out_dir = Path(batch_dir), Path(out_dir)
-    for split, names in CIFAR10_BATCHES.items():
-        images, labels = [], []
-        for name in names:
-            with open(batch_dir / name, "rb") as f:
-                entry = pickle.load(f, encoding="latin1")  # the official format is a pickle
-            images.append(np.asarray(entry["data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-            labels.extend(entry["labels"])
-        atomic_savez(out_dir / f"{split}.npz", images=np.ascontiguousarray(np.concatenate(images)),
-                     labels=np.asarray(labels, np.int64))
 
 
 def cifar10_stats(root: str | Path | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -11,6 +11,8 @@ Plain data in, plain data out; the figures are in :mod:`helpers.sharpness_plots`
   step's own weights, batch and random state, next to the effective β measured there.
 - :func:`largest_trainable_search`: notebook 02's "largest learning rate that still trains",
   found from the top of the grid down, which needs no run below the answer.
+
+Taught in notebook 08.
 """
 
 from __future__ import annotations

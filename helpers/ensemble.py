@@ -12,6 +12,8 @@ along dim 0 as they do a single run's; between layers the activations are held a
 memory (see :class:`EnsembleLinearLayer`). The products and BN's reductions are ordered
 differently from a single run's, so members equal single runs up to float rounding (see
 :func:`train_ensemble`), not bit for bit.
+
+Taught in notebook 04.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .config import RunConfig
 from .data import TensorData
 from .lp_norm import LpNorm
 from .models import DeepLinearNet, LayeredNet, build_model
-from .probes import Probe
+from .probe_protocol import Probe
 from .profiles import pick_device
 from .runs import History, load_run, require_cached, save_run
 from .train import Progress, Task, _cacheable, fit, make_task, run_record

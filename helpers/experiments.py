@@ -10,6 +10,8 @@ Every run is cached per seed: a sweep that is run again, or that shares runs wit
 or notebook, costs nothing the second time. One Ctrl-C stops the whole experiment and returns
 the runs finished so far, the interrupted one included (it is marked ``interrupted``, and every
 plot and summary says so).
+
+Taught in notebook 00.
 """
 
 from __future__ import annotations

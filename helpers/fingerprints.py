@@ -11,8 +11,9 @@ editing them keeps cached runs valid, while changing any line of code does not. 
   functions, classes and constants it refers to by name; code from ``helpers`` by its module;
   installed libraries (torch, numpy, ...) by nothing (their versions enter run keys apart).
   ``None`` when some user source cannot be read: the caller must then not cache.
-- :func:`engine_fingerprint` and :func:`helpers_fingerprint`: the modules every run depends
-  on, and every module of the package (what a committed notebook was executed with).
+- :func:`engine_fingerprint`: the modules every run executes (:data:`ENGINE_MODULES`), in every
+  run's cache key. :func:`code_stamp`: the modules a notebook (or a claim record) used, those its
+  process imported, and their fingerprint; an edit elsewhere leaves the stamp valid.
 """
 
 from __future__ import annotations
@@ -32,9 +33,15 @@ from typing import Any
 
 PACKAGE = __name__.rsplit(".", 1)[0]  # "helpers"
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The modules any training run depends on, whatever its probes.
-ENGINE_MODULES = ("batchnorm", "config", "data", "ensemble", "gpu_speed", "lp_norm", "models", "noise", "norms",
-                  "protocol", "runs", "train")
+# The engine: the modules whose code any training run executes, whatever its normalization and probes
+# (those are keyed by their own code). tests/test_what_recomputes_what.py checks the list both ways, by tracing
+# runs: a run executes no helpers code its key does not cover, and every function here runs in some run.
+ENGINE_MODULES = ("arithmetic", "batchnorm", "data", "ensemble", "lp_norm", "models", "noise", "norms",
+                  "probe_protocol", "runs", "train")
+# Executed by runs but not keyed, because what their code decides the key holds as a value: the
+# configuration (config), the device (profiles), the arithmetic mode by name (gpu_speed), where files
+# live (paths), and the key itself (fingerprints).
+VALUE_MODULES = ("config", "fingerprints", "gpu_speed", "paths", "profiles")
 _LIBRARY_DIRS = tuple({Path(sysconfig.get_paths()[k]).resolve() for k in ("stdlib", "platstdlib", "purelib",
                                                                             "platlib")})
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
@@ -88,7 +95,8 @@ _module_cache: dict[str, tuple[tuple[int, ...], str]] = {}
 
 def module_fingerprint(name: str) -> str:
     """Fingerprint of the module ``helpers.<name>`` as it is loaded in this process."""
-    full = name if name.startswith(PACKAGE + ".") else f"{PACKAGE}.{name}"
+    full = PACKAGE if name in (PACKAGE, "__init__") else name if name.startswith(PACKAGE + ".") \
+        else f"{PACKAGE}.{name}"
     module = sys.modules.get(full) or __import__(full, fromlist=["_"])
     loaded = _loaded_version(module)
     cached = _module_cache.get(full)
@@ -103,9 +111,50 @@ def _loaded_version(module: types.ModuleType) -> tuple[int, ...]:
                  if (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == module.__name__)
 
 
+def short_name(dotted: str) -> str:
+    """``helpers.plots`` -> ``plots``, ``helpers.exercises.landscape`` -> ``exercises.landscape``,
+    the package itself -> ``__init__``."""
+    return "__init__" if dotted == PACKAGE else dotted[len(PACKAGE) + 1:]
+
+
 def package_modules() -> list[str]:
-    """Every module of the package, by short name."""
-    return sorted(p.stem for p in PACKAGE_DIR.glob("*.py") if p.stem != "__init__")
+    """Every module of the package, subfolders included, by name below it (``plots``,
+    ``exercises.landscape``; a subpackage by its folder's name; the package itself as ``__init__``)."""
+    names = []
+    for path in PACKAGE_DIR.rglob("*.py"):
+        parts = path.relative_to(PACKAGE_DIR).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        names.append(".".join(parts) if parts else "__init__")
+    return sorted(names)
+
+
+def loaded_modules() -> list[str]:
+    """The package's modules this process has imported: all the helpers code it can have run."""
+    return sorted(short_name(name) for name, module in list(sys.modules.items())
+                  if (name == PACKAGE or name.startswith(PACKAGE + ".")) and getattr(module, "__file__", None))
+
+
+def code_stamp(names: Iterable[str] | None = None) -> dict[str, Any]:
+    """What a notebook or a claim record is stamped with: the modules it used (those loaded now, by
+    default), each with its fingerprint, and one fingerprint of them all. :func:`stamp_staleness`
+    checks a stamp against the code at hand."""
+    names = sorted(set(loaded_modules() if names is None else names))
+    return {"code": _combined(names), "modules": {name: module_fingerprint(name) for name in names}}
+
+
+def stamp_staleness(stamp: Any) -> str:
+    """Why a stamp does not match the code at hand ("" when it does): which modules changed or are gone."""
+    modules = stamp.get("modules") if isinstance(stamp, dict) else None
+    if not isinstance(modules, dict):
+        return "it does not name its helpers modules (stamped by an older version)"
+    present = set(package_modules())
+    gone = [name for name in modules if name not in present]
+    if gone:
+        return f"its modules {', '.join(gone)} no longer exist"
+    changed = [name for name, fingerprint in modules.items() if module_fingerprint(name) != fingerprint]
+    if changed:
+        return f"the code of {', '.join(changed)} changed since"
+    return ""
 
 
 def _combined(names: Iterable[str]) -> str:
@@ -113,12 +162,12 @@ def _combined(names: Iterable[str]) -> str:
 
 
 def engine_fingerprint() -> str:
-    """The modules every training run depends on (engine, configuration, data, models, norms, noise)."""
+    """The modules every training run executes (:data:`ENGINE_MODULES`)."""
     return _combined(ENGINE_MODULES)
 
 
 def helpers_fingerprint() -> str:
-    """Every module of the package: what a committed notebook must have been executed with."""
+    """Every module of the package, subfolders included (what a precompute worker must share)."""
     return _combined(package_modules())
 
 
@@ -131,6 +180,14 @@ def code_fingerprint(obj: Any) -> str | None:
     missing: list[str] = []
     _collect(obj, parts, missing, set())
     return None if missing else _sha("\n".join(parts))
+
+
+def code_modules(obj: Any) -> set[str]:
+    """The ``helpers`` modules whose fingerprints :func:`code_fingerprint` takes for ``obj``."""
+    parts: list[str] = []
+    _collect(obj, parts, [], set())
+    prefix = PACKAGE + "."
+    return {part.split(":")[0][len(prefix):] for part in parts if part.startswith(prefix) and ":" in part}
 
 
 def unreadable(obj: Any) -> list[str]:

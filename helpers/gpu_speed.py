@@ -11,16 +11,21 @@ cache key, so a faster run is never mistaken for an exact one.
 
 ``BN_FAST`` (``tf32``, ``bf16``, ``tf32+compile``, ...) opts in for a notebook session and for
 ``python -m helpers.precompute``; unset, everything is exact.
+
+:class:`GpuSpeed` is a value a run records by name (its ``arithmetic``); what each mode does while a
+run trains (:func:`gpu_arithmetic`, :func:`autocast`) is in :mod:`helpers.arithmetic`, which keys the
+run cache. Taught in notebook 08 (its cost measurement) and in the README's GPU section.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
+
+# What a mode does while a run trains is keyed code, in helpers.arithmetic; importable from here as before.
+from .arithmetic import autocast, exact_arithmetic, gpu_arithmetic  # noqa: F401
 
 PRECISIONS = ("exact", "tf32", "bf16")
 
@@ -70,36 +75,3 @@ class GpuSpeed:
 
 
 EXACT = GpuSpeed()
-
-
-@contextlib.contextmanager
-def gpu_arithmetic(speed: GpuSpeed, device: torch.device) -> Iterator[None]:
-    """Within: TF32 on only for ``tf32``; cuDNN picks its fastest algorithms (``cudnn.benchmark``) on a
-    GPU. The previous settings are restored afterwards."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
-    tf32 = speed.precision == "tf32"
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
-    torch.backends.cudnn.benchmark = device.type == "cuda" or saved[2]
-    try:
-        yield
-    finally:
-        (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32,
-         torch.backends.cudnn.benchmark) = saved
-
-
-@contextlib.contextmanager
-def exact_arithmetic() -> Iterator[None]:
-    """TF32 off within (every probe measures in full float32), whatever the run around it uses."""
-    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
-
-
-def autocast(speed: GpuSpeed, device: torch.device) -> contextlib.AbstractContextManager:
-    """bfloat16 autocast for ``bf16`` (the forward pass and the loss); nothing otherwise."""
-    if speed.precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()

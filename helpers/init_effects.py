@@ -33,6 +33,8 @@ one network's gradients take about 0.4 s on 2 cores, its effective ranks at ever
   factor at several batch sizes (no formula: small batches differ, and we report what they measure).
 - :func:`effective_rank` (Roy & Vetterli's entropy-based rank), :func:`rank_by_depth`,
   :func:`rank_survey`: the effective rank of h_l per layer.
+
+Taught in notebook 08.
 """
 
 from __future__ import annotations

@@ -1,6 +1,9 @@
 """Figures for BN at initialization: each takes the plain data of :mod:`helpers.init_effects`
 (surveys keyed by a network's label, "Standard" and "BN" taking the series' colours) and returns the
-figure."""
+figure.
+
+Taught in notebook 08.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ At a :class:`~helpers.saved_points.SavedPoint` with weights w, gradient g and le
 Every loss is on the step's own batch, with BN in training mode (batch statistics) and the step's
 random state replayed, as the paper's probe measures it. A slice shows the loss along two chosen
 directions only, and its look depends on how the directions are scaled.
+
+Taught in notebook 05.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ variance) replace the batch's in evaluation mode. The other published reading ta
 standard deviation, so the layer is BN up to where ε sits; with the paper's order it is not:
 (mean y²)^(1/2) = √(σ² + μ²), so a channel whose mean is large relative to its spread comes out
 with a small variance instead of 1.
+
+Taught in notebook 06.
 """
 
 from __future__ import annotations
@@ -47,17 +49,6 @@ def lp_scale(y: torch.Tensor, p: float, dims: tuple[int, ...], keepdim: bool = F
     if p == 2:
         return y.square().mean(dims, keepdim).sqrt()
     return y.abs().pow(p).mean(dims, keepdim).pow(1 / p)
-
-
-def lp_norm_reference(y: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, p: float, eps: float = 1e-5,
-                      center_first: bool = False) -> torch.Tensor:
-    """The layer's training-mode output written as plainly as possible; autograd differentiates it.
-    :class:`LpNorm` computes the same with a hand-written backward pass, and the tests compare the two."""
-    dims = (0, *range(2, y.dim()))
-    shape = (1, -1) + (1,) * (y.dim() - 2)
-    centred = y - y.mean(dims, keepdim=True)
-    scale = lp_scale(centred if center_first else y, p, dims, keepdim=True)
-    return gamma.view(shape) * centred / (scale + eps) + beta.view(shape)
 
 
 def _scale_direction(u: torch.Tensor, scale: torch.Tensor, p: float, dim: int) -> torch.Tensor:

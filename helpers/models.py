@@ -5,6 +5,8 @@ conv (or linear) layer together with its normalization and nonlinearity, so prob
 hook "layer 3" or "layer 11". Each layer exposes ``.weight`` (its conv/linear weight) and
 ``.norm`` (its normalization layer; ``nn.Identity`` without one), whose output is the
 layer's pre-activation.
+
+Taught in notebook 00.
 """
 
 from __future__ import annotations
@@ -86,13 +88,6 @@ class LayeredNet(nn.Module):
         if not 1 <= index <= len(self.layers):
             raise IndexError(f"layer {index} does not exist: this network has layers 1..{len(self.layers)}")
         return self.layers[index - 1]
-
-    def layer_input(self, x: torch.Tensor, index: int) -> torch.Tensor:
-        """What layer ``index`` receives: ``x`` passed through layers 1 .. index − 1."""
-        self.layer(index)  # checks the index
-        for layer in self.layers[:index - 1]:
-            x = layer(x)
-        return x
 
     def layer_weights(self) -> list[torch.Tensor]:
         """The conv/linear weight of every layer, in order (parameters, except under weight

@@ -19,6 +19,8 @@ identity: μᵗ ~ U(−k/2, k/2), σᵗ ~ U(1, 1 + k/4), m ~ U(μᵗ − 0.1k, �
 0 switches the noise off, 1 is the paper's. The noise applies in training mode only; evaluation
 is the identity. It draws from torch's global generator, which :func:`helpers.train.fit` seeds,
 so runs are reproducible.
+
+Taught in notebook 03.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ Adding a normalization is a few lines::
 conv/linear layer redundant, so models leave that bias out. ``reparametrize``, for a normalization
 of the weights rather than the activations (weight normalization), is applied to that conv/linear
 layer once the model is built and initialised (:func:`helpers.models.build_model`).
+
+Taught in notebooks 02 and 08.
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ def notebook_client(nb: Any, **options: Any) -> Any:
     """An ``nbclient.NotebookClient`` for ``nb`` whose kernel is this interpreter (``sys.executable``);
     ``options`` go to the client (``timeout``, ``resources``, ``allow_errors``...). The client makes
     its own kernel manager from the class given here, so it shuts the kernel down after executing
-    (a manager handed in would be left running, one idle kernel per notebook)."""
+    (a manager handed in would be left running, one idle kernel per notebook). Cells get no timing
+    metadata (``record_timing``), so re-executing a notebook whose outputs are the same changes no line."""
     from jupyter_client import AsyncKernelManager
     from nbclient import NotebookClient
     from traitlets import default
@@ -43,5 +44,31 @@ def notebook_client(nb: Any, **options: Any) -> Any:
         def _kernel_spec_manager_default(self) -> Any:
             return this_interpreter_kernel_spec_manager()
 
+    options.setdefault("record_timing", False)
     return NotebookClient(nb, kernel_name=KERNEL_NAME, kernel_manager_class=ThisInterpreterKernelManager,
                           **options)
+
+
+# Run after a notebook's own cells, in its kernel: which helpers modules the notebook imported.
+LOADED_MODULES_CELL = ("import json as _json, sys as _sys\n"
+                       "print(_json.dumps(sorted(_n for _n, _m in list(_sys.modules.items()) if (_n == 'helpers' "
+                       "or _n.startswith('helpers.')) and getattr(_m, '__file__', None))))")
+
+
+def execute_and_list_modules(nb: Any, client: Any) -> list[str]:
+    """Execute ``nb`` with ``client``, then list the helpers modules its kernel imported (dotted names);
+    the extra cell that asks is removed again. Every cell's earlier timing metadata is dropped."""
+    import json
+
+    import nbformat
+
+    for cell in nb.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    nb.cells.append(nbformat.v4.new_code_cell(LOADED_MODULES_CELL))
+    try:
+        client.execute()
+        outputs = nb.cells[-1].get("outputs", [])
+        text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    finally:
+        nb.cells.pop()
+    return json.loads(text.strip().splitlines()[-1])

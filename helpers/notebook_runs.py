@@ -9,6 +9,8 @@ notebook 08's) are the same group object, so they are one set of cache entries.
 
 Notebook 01 trains nothing (it works on single layers); notebook 07's theory cells compute on
 small tensors, and only its weight-norm runs are listed here.
+
+Taught in notebook 00 (every notebook prints its part, `planned`).
 """
 
 from __future__ import annotations
@@ -49,8 +51,24 @@ class NotebookRuns(Mapping[str, RunGroup]):
         count = sum(len(g.configs()) for g in self.values())
         lines = [f"notebook {self.notebook}, profile '{self.profile.name}': {count} runs "
                  f"(python -m helpers.precompute --notebooks {self.notebook} trains the same)"]
-        lines += [f"  {name:18s} {len(g.configs()):3d} runs  {g.describe()}" for name, g in self.items()]
+        for name, group in self.items():
+            lines.append(f"  {name:18s} {len(group.configs()):3d} runs  {group.describe()}")
+            lines += [f"      probe {probe.name:15s} every {probe.every} steps: {_settings_text(probe.settings())}"
+                      for probe in group.probes]
         return "\n".join(lines)
+
+
+def _settings_text(settings: Mapping) -> str:
+    """A probe's settings in one line: long lists of numbers as their count and range."""
+    def text(value) -> str:
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        if isinstance(value, (list, tuple)) and len(value) > 8 and all(isinstance(v, (int, float)) for v in value):
+            return f"{len(value)} values from {value[0]:.3g} to {value[-1]:.3g}"
+        if isinstance(value, (list, tuple)):
+            return ", ".join(text(v) for v in value)
+        return str(value)
+    return "; ".join(f"{key} {text(value)}" for key, value in settings.items()) or "no settings"
 
 
 def _vgg_runs(p: Profile) -> RunGroup:

@@ -18,6 +18,8 @@ The two halves of BN keep running statistics for evaluation mode as BN does (mom
 Which conv biases are kept: a layer that subtracts a per-channel mean makes the bias before it
 redundant (``absorbs_bias``); LayerNorm and GroupNorm subtract a mean over channels, which
 leaves a per-channel bias meaningful, so they keep it.
+
+Taught in notebook 08.
 """
 
 from __future__ import annotations

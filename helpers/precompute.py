@@ -14,6 +14,8 @@ recorded in their cache keys, so open the notebooks with the same ``BN_FAST`` to
 
 Estimated costs time one training step of each model on the device (synthetic data, a few steps)
 and add each probe at a cost in training steps measured by the benchmarks (``PROBE_STEPS``).
+
+Taught in notebook 00.
 """
 
 from __future__ import annotations

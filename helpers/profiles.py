@@ -6,6 +6,8 @@
 - ``paper``: the paper's protocol (docs/protocol.md), meant for a GPU.
 
 The device is picked automatically (CUDA, then Apple MPS, then CPU); ``BN_DEVICE`` forces one.
+
+Taught in notebooks 00 and 02 (the seeds a claim rests on, counted from ``BN_FIRST_SEED``).
 """
 
 from __future__ import annotations

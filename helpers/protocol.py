@@ -2,6 +2,8 @@
 
 Each value says whether it is the paper's or ours; ``docs/protocol.md`` gives the reasons.
 Notebooks and helpers import these rather than retype the numbers.
+
+Taught in notebook 00 (every notebook names the values it uses).
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ of its *record*: the configuration, the device, the torch version, and the finge
 code that produced it (:mod:`helpers.fingerprints`), probes included. Plain arrays and JSON
 strings only: no pickle. A damaged file is reported and recomputed; a cache that cannot be
 written is reported once, and the run is returned all the same.
+
+This is keyed code (:data:`helpers.fingerprints.ENGINE_MODULES`): a run is built and stored by it. What a
+History says when read (its final loss, whether it finished) is in :mod:`helpers.history_readings`.
+
+Taught in notebooks 00 and 05.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .config import RunConfig
+from .history_readings import HistoryReadings
 from .paths import atomic_savez, runs_dir
 
 
@@ -34,7 +40,7 @@ class ProbeRecords(dict):
 
 
 @dataclass
-class History:
+class History(HistoryReadings):
     """What a training run produced, as plain arrays, and what produced it.
 
     ``steps``/``train_loss``/``train_acc``: one entry per SGD step taken (1, 2, ...), the loss
@@ -64,25 +70,6 @@ class History:
     from_cache: bool = False
 
     ARRAYS = ("steps", "train_loss", "train_acc", "eval_steps", "test_loss", "test_acc")
-
-    @property
-    def arithmetic(self) -> str:
-        """How the run was computed: ``exact`` float32, or a faster GPU mode (:mod:`helpers.gpu_speed`)."""
-        return self.record.get("arithmetic", "exact")
-
-    @property
-    def finished(self) -> bool:
-        """Did the run take every step it was meant to (a diverged run counts: divergence is a result)?"""
-        return not self.interrupted and (self.diverged or len(self.steps) == self.planned_steps)
-
-    def final(self, metric: str = "train_loss", last: int | None = None) -> float:
-        """Mean of the last ``last`` values of a metric, by default the last 5% of steps (at least 10),
-        because a per-batch loss is noisy. A diverged run's final loss is inf."""
-        values = getattr(self, metric)
-        if self.diverged and metric.endswith("loss"):
-            return float("inf")
-        last = last if last is not None else max(10, len(values) // 20)
-        return float(np.mean(values[-last:])) if len(values) else float("nan")
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         arrays = {name: getattr(self, name) for name in self.ARRAYS}

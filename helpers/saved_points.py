@@ -12,6 +12,8 @@ arithmetic environment that trained the run (:func:`helpers.environment.arithmet
 a CPU of the same model with the same number of threads (``SavedPoint.bit_for_bit``), the same up
 to float32 rounding elsewhere. What to compute at a point (fine curves along −g, planes) is in
 :mod:`helpers.landscape_views`.
+
+Taught in notebook 05.
 """
 
 from __future__ import annotations
@@ -19,16 +21,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from .arithmetic import exact_arithmetic
 from .data import BatchSampler
 from .environment import arithmetic_environment
-from .gpu_speed import exact_arithmetic
 from .models import build_model
-from .probes import Probe, ProbeContext, Record, RNGState, loss_at, rng_state
+from .probe_protocol import Probe, ProbeContext, Record, RNGState, loss_at, rng_state
 from .runs import History
 from .train import make_task
 
@@ -53,6 +56,9 @@ class SavePointsProbe(Probe):
 
     def describe(self) -> dict:
         return {**super().describe(), "arithmetic": self.arithmetic}  # where replays are bit for bit
+
+    def code(self) -> Any:
+        return type(self), arithmetic_environment  # what it records comes from both modules
 
     def before(self, ctx: ProbeContext) -> Record:
         if any(group.get("momentum", 0) for group in ctx.optimizer.param_groups):

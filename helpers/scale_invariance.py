@@ -9,6 +9,8 @@ learning rate η/‖W‖². BN's ε breaks the invariance where the batch varian
 - :func:`scale_sweep`: loss, gradient norm and cos(∇, W) of one weight tensor at c·W, for several c.
 - :class:`WeightNormProbe`: per layer ‖W‖, ‖g‖ and cos(W, g) during training, at no extra pass.
 - :func:`weight_norm_summary`: those records as per-layer arrays, with the effective learning rate.
+
+Taught in notebook 07.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .probes import Probe, ProbeContext, Record
+from .probe_protocol import Probe, ProbeContext, Record
 from .runs import History
 
 

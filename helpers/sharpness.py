@@ -24,6 +24,8 @@ class does) measure another function, in which BN divides by the running statist
 constants: a per-channel affine map. Nothing here switches modes. In training mode every BN forward also updates the
 running statistics; all forwards here go through ``torch.func.functional_call`` with copies of the
 buffers, so the model's running statistics are never changed by a measurement.
+
+Taught in notebook 08.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .probes import Probe, ProbeContext, Record, RNGState, _norm, loss_at, rng_state
+from .probe_protocol import Probe, ProbeContext, Record, RNGState, _norm, loss_at, rng_state
 
 HVP_METHODS = ("double_backward", "forward_over_reverse")
 EIGEN_METHODS = ("lanczos", "power")

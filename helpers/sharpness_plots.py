@@ -1,5 +1,8 @@
 """Figures for notebook 08's sharpness and learning-rate experiments; each takes the plain data of
-:mod:`helpers.edge_of_stability` and returns the figure."""
+:mod:`helpers.edge_of_stability` and returns the figure.
+
+Taught in notebook 08.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Plain functions of a run's records (:class:`helpers.runs.History`), returning arrays and
 numbers; the probes that make the records are in :mod:`helpers.probes`.
+
+Taught in notebooks 03, 04, 05, 06 and 08.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ enough to differentiate exactly with ``torch.func``; each function returns plain
 - Thm 4.1 (:func:`lipschitz_terms`), Thm 4.2 (:func:`smoothness_terms`, :func:`smoothness_survey`),
   Thm 4.4 (:func:`weight_gradients`, :func:`worst_case_over_inputs`), Obs 4.3
   (:func:`reparametrize_network`), Lemma 4.5 (:func:`lemma45_terms`, :func:`ray_problem`).
+
+Taught in notebook 07.
 """
 
 from __future__ import annotations

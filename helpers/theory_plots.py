@@ -1,5 +1,8 @@
 """Figures for notebook 07 (the theory). Each takes the plain data of :mod:`helpers.theory` or
-:mod:`helpers.scale_invariance` and returns the figure."""
+:mod:`helpers.scale_invariance` and returns the figure.
+
+Taught in notebook 07.
+"""
 
 from __future__ import annotations
 

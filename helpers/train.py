@@ -5,6 +5,8 @@ returns a :class:`~helpers.runs.History` (from the run cache when the same confi
 before with the same code). :func:`fit` is the loop itself, for a model you built yourself. It
 also trains an ensemble (a model with ``members``, :mod:`helpers.ensemble`): then the loss is
 one value per member and each member gets its own History.
+
+Taught in notebook 00 (the SGD loop written out, then `fit`).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .arithmetic import autocast, exact_arithmetic, gpu_arithmetic
 from .config import RunConfig
 from .data import BatchSampler, TensorData, cifar10_tensors, dln_data
 from .fingerprints import code_fingerprint, engine_fingerprint, unreadable
-from .gpu_speed import EXACT, GpuSpeed, autocast, exact_arithmetic, gpu_arithmetic
+from .gpu_speed import EXACT, GpuSpeed
 from .models import build_model
 from .norms import norm_spec
-from .probes import Probe, ProbeContext
+from .probe_protocol import Probe, ProbeContext
 from .profiles import pick_device
 from .runs import History, ProbeRecords, load_run, require_cached, save_run
 
@@ -112,18 +115,10 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
     ``speed``: exact float32 by default; a faster GPU mode (:mod:`helpers.gpu_speed`) only for a run
     without probes, which measure in full float32 whatever the run.
     """
-    if not (math.isfinite(lr) and lr > 0) or steps <= 0 or eval_every <= 0:
-        raise ValueError(f"need a positive learning rate, steps and eval_every; got {lr}, {steps}, {eval_every}")
-    names = [p.name for p in probes]
-    if len(set(names)) < len(names):
-        raise ValueError(f"two probes share a name: {names}; give each its own")
     device = task.train.x.device
-    speed.check(device)
-    if probes and not speed.exact:
-        raise ValueError(f"probes measure differences that {speed.name} cannot resolve (about 1e-3 relative): "
-                         "train runs with probes in the exact mode (unset BN_FAST)")
+    _check_arguments(lr, steps, eval_every, probes, speed, device)
     forward = torch.compile(model) if speed.compile else model
-    sampler = BatchSampler(task.train, batch_size, seed=seed, augment=augment)
+    sampler = iter(BatchSampler(task.train, batch_size, seed=seed, augment=augment))
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     members = getattr(model, "members", None)
     shape = (steps,) if members is None else (steps, members)
@@ -148,26 +143,9 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
         try:
             for t in range(steps):
                 x, y = next(sampler)
-                due = [p for p in probes if t % p.every == 0]
                 ctx = ProbeContext(model, x, y, t, task.loss, optimizer, lr)
-                try:
-                    with exact_arithmetic():
-                        pending = {p.name: p.before(ctx) or {} for p in due}
-                    with autocast(speed, device):
-                        output = forward(x)
-                        loss = task.loss(output, y)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.sum().backward()  # an ensemble's members are independent: each gets its own gradient
-                    optimizer.step()
-                    for probe in due:
-                        with exact_arithmetic():
-                            record = {**pending[probe.name], **(probe.after(ctx) or {})}
-                        if record:
-                            if members:
-                                _check_member_axis(probe.name, record, members)
-                            records[probe.name].append((t, record))
-                finally:
-                    ctx.remove_hooks()  # also when the step failed or Ctrl-C landed in it
+                output, loss = _probed_step(ctx, [p for p in probes if t % p.every == 0], forward, records,
+                                            speed, members)
                 losses[t] = loss.detach()
                 accs[t] = task.accuracy(output.detach(), y)
                 done = t + 1
@@ -175,11 +153,7 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
                 if done % SYNC_EVERY and not due_eval:
                     continue
                 recent = losses[checked:done].cpu()  # one device sync per SYNC_EVERY steps
-                bad = ~torch.isfinite(recent.reshape(len(recent), -1))  # [steps, members]
-                for m in torch.nonzero(bad.any(0)).flatten().tolist():
-                    if ended[m] is None:
-                        ended[m] = checked + int(torch.nonzero(bad[:, m])[0]) + 1
-                if all(end is not None for end in ended):
+                if _all_diverged(recent, checked, ended):
                     done = max(ended)
                     break
                 bar.update(done - checked)
@@ -193,9 +167,66 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
             interrupted = True
         finally:
             bar.close()
-    wall_time = time.perf_counter() - start
-    train_loss = losses[:done].cpu().numpy().astype(np.float64)
-    train_acc = accs[:done].cpu().numpy().astype(np.float64)
+    run = dict(wall_time=time.perf_counter() - start, interrupted=interrupted, planned_steps=steps)
+    histories = _histories(losses[:done], accs[:done], evals, records, probes, ended, done, members, run)
+    return histories[0] if members is None else histories
+
+
+def _check_arguments(lr: float, steps: int, eval_every: int, probes: Sequence[Probe], speed: GpuSpeed,
+                     device: torch.device) -> None:
+    if not (math.isfinite(lr) and lr > 0) or steps <= 0 or eval_every <= 0:
+        raise ValueError(f"need a positive learning rate, steps and eval_every; got {lr}, {steps}, {eval_every}")
+    names = [p.name for p in probes]
+    if len(set(names)) < len(names):
+        raise ValueError(f"two probes share a name: {names}; give each its own")
+    speed.check(device)
+    if probes and not speed.exact:
+        raise ValueError(f"probes measure differences that {speed.name} cannot resolve (about 1e-3 relative): "
+                         "train runs with probes in the exact mode (unset BN_FAST)")
+
+
+def _probed_step(ctx: ProbeContext, due: Sequence[Probe], forward: Callable, records: dict[str, list],
+                 speed: GpuSpeed, members: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step on the batch ``ctx.x``, ``ctx.y``, with the probes ``due`` at it (before and
+    after the update, in full float32); returns the output and the loss (one per member)."""
+    device = ctx.x.device
+    try:
+        with exact_arithmetic():
+            pending = {p.name: p.before(ctx) or {} for p in due}
+        with autocast(speed, device):
+            output = forward(ctx.x)
+            loss = ctx.loss_fn(output, ctx.y)
+        ctx.optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()  # an ensemble's members are independent: each gets its own gradient
+        ctx.optimizer.step()
+        for probe in due:
+            with exact_arithmetic():
+                record = {**pending[probe.name], **(probe.after(ctx) or {})}
+            if record:
+                if members:
+                    _check_member_axis(probe.name, record, members)
+                records[probe.name].append((ctx.step, record))
+    finally:
+        ctx.remove_hooks()  # also when the step failed or Ctrl-C landed in it
+    return output, loss
+
+
+def _all_diverged(recent: torch.Tensor, checked: int, ended: list[int | None]) -> bool:
+    """Mark in ``ended`` each member whose loss in ``recent`` (steps ``checked`` + 1, ...) is first
+    non-finite, at the steps it took; True when every member has diverged."""
+    bad = ~torch.isfinite(recent.reshape(len(recent), -1))  # [steps, members]
+    for m in torch.nonzero(bad.any(0)).flatten().tolist():
+        if ended[m] is None:
+            ended[m] = checked + int(torch.nonzero(bad[:, m])[0]) + 1
+    return all(end is not None for end in ended)
+
+
+def _histories(losses: torch.Tensor, accs: torch.Tensor, evals: list[tuple], records: dict[str, list],
+               probes: Sequence[Probe], ended: list[int | None], done: int, members: int | None,
+               run: dict[str, Any]) -> list[History]:
+    """One History per member (one for a single model), each cut where that member diverged."""
+    train_loss = losses.cpu().numpy().astype(np.float64)
+    train_acc = accs.cpu().numpy().astype(np.float64)
     eval_steps = np.array([e[0] for e in evals])
     test_loss = np.array([e[1] for e in evals])
     test_acc = np.array([e[2] for e in evals])  # NaN for regression: Task.accuracy says so
@@ -208,11 +239,10 @@ def fit(model: nn.Module, task: Task, *, lr: float, steps: int, batch_size: int,
         histories.append(History(
             config=None, steps=np.arange(1, end + 1), train_loss=train_loss[column][:end],
             train_acc=train_acc[column][:end], eval_steps=eval_steps[evaluated],
-            test_loss=test_loss[column][evaluated], test_acc=test_acc[column][evaluated],
-            wall_time=wall_time, diverged=diverged, interrupted=interrupted, planned_steps=steps,
+            test_loss=test_loss[column][evaluated], test_acc=test_acc[column][evaluated], diverged=diverged,
             probes={p.name: ProbeRecords(_stack(records[p.name], end, column), p.describe()) for p in probes},
-        ))
-    return histories[0] if members is None else histories
+            **run))
+    return histories
 
 
 def _stack(records: list[tuple[int, dict]], done: int, column: Any = np.s_[:]) -> dict[str, np.ndarray]:

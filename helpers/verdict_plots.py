@@ -1,5 +1,8 @@
 """Pictures of the verdicts: the paper's argument with each claim coloured by what the runs found,
-and one claim's checks seed by seed. They take :class:`~helpers.verdicts.Row` lists and draw."""
+and one claim's checks seed by seed. They take :class:`~helpers.verdicts.Row` lists and draw.
+
+Taught in notebook 09.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ the recorded numbers, seed by seed, by :func:`verdict`:
 - **partly**: anything in between (for instance a check that holds in 2 of 3 seeds).
 
 Claims of later work (notebook 08) get the same verdicts in a table of their own.
+
+Taught in notebook 09.
 """
 
 from __future__ import annotations

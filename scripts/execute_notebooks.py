@@ -4,13 +4,15 @@
 
 Without notebooks, runs every numbered notebook in ``notebooks/``. Runs come from the run cache
 when present (set ``BN_RUNS_DIR`` to an empty folder to recompute). Each notebook is stamped with
-the fingerprint of the ``helpers`` code it ran with (``metadata.bn_landscape``), which the tests
-compare with the code at hand, so stale outputs cannot be committed. Fails, naming the notebook
+the fingerprints of the ``helpers`` modules it imported (``metadata.bn_landscape``), which the tests
+compare with the code at hand, so stale outputs cannot be committed while an edit to a module a
+notebook never imports leaves its stamp valid. Cells carry no timing metadata. Fails, naming the notebook
 and the cell, on a cell that raises or runs past the timeout; fails on an error output or a
 notebook over 3 MB. Each widget's saved view becomes a line saying to run the cell (JupyterLab
 cannot show a saved widget). Prints each notebook's run time and size. Then, if it ran any of
 ``notebooks/``, rewrites the labs (``scripts/make_labs.py``), whose one source is those notebooks,
-and after notebook 09 in ``laptop``, the README's verdict column (``python -m helpers.verdict_readme``).
+after notebook 09 in ``laptop``, the README's verdict column (``python -m helpers.verdict_readme``), and
+in ``laptop`` the README's table of what recomputes what (``python -m helpers.recompute_map``).
 """
 
 from __future__ import annotations
@@ -53,11 +55,27 @@ def widget_placeholders(nb) -> int:
     return count
 
 
+def coalesce_streams(nb) -> None:
+    """Merge each cell's consecutive outputs to the same stream into one. The kernel sends a cell's
+    prints in as many messages as timing makes, so without this the same outputs are split
+    differently from one execution to the next."""
+    for cell in nb.cells:
+        merged = []
+        for output in cell.get("outputs", []):
+            if (merged and output.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
+                    and merged[-1].get("name") == output.get("name")):
+                merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(output["text"])
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
 def execute(path: Path, profile: str, timeout: int) -> None:
     """Execute one notebook in place, in this interpreter (not whichever kernel Jupyter knows as
     "python3"); SystemExit with a message naming the notebook and cell on failure."""
-    from helpers.fingerprints import helpers_fingerprint
-    from helpers.notebook_kernel import notebook_client
+    from helpers.fingerprints import code_stamp, helpers_fingerprint, short_name
+    from helpers.notebook_kernel import execute_and_list_modules, notebook_client
 
     code = helpers_fingerprint()
     nb = nbformat.read(path, as_version=4)
@@ -67,7 +85,7 @@ def execute(path: Path, profile: str, timeout: int) -> None:
     client.on_cell_execute = lambda cell, cell_index: where.update(index=cell_index)
     start = time.perf_counter()
     try:
-        client.execute()
+        modules = execute_and_list_modules(nb, client)
     except (CellTimeoutError, CellExecutionError, DeadKernelError) as err:
         index = where["index"]
         cell = nb.cells[index] if index is not None else None
@@ -77,8 +95,9 @@ def execute(path: Path, profile: str, timeout: int) -> None:
         raise SystemExit(f"{path}: cell {index} ({first_line(cell) if cell else '?'}) {what}{detail}") from None
     if helpers_fingerprint() != code:
         raise SystemExit(f"{path}: helpers/ changed while the notebook ran; run it again")
-    nb.metadata["bn_landscape"] = {"code": code, "profile": profile}
+    nb.metadata["bn_landscape"] = {**code_stamp(short_name(m) for m in modules), "profile": profile}
     widget_placeholders(nb)
+    coalesce_streams(nb)
     errors = [i for i, c in enumerate(nb.cells) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     if errors:
         raise SystemExit(f"{path}: error outputs in cells {errors}")
@@ -105,6 +124,8 @@ def main() -> int:
         status = subprocess.call([sys.executable, str(ROOT / "scripts" / "make_labs.py")])
     if args.profile == "laptop" and ROOT / "notebooks" / "09_verdict.ipynb" in [p.resolve() for p in notebooks]:
         status = status or subprocess.call([sys.executable, "-m", "helpers.verdict_readme"], cwd=ROOT)
+    if args.profile == "laptop" and any(path.resolve().parent == ROOT / "notebooks" for path in notebooks):
+        status = status or subprocess.call([sys.executable, "-m", "helpers.recompute_map"], cwd=ROOT)  # new stamps
     return status
 
 

@@ -2,7 +2,7 @@
 
 A JupyterLab server on 127.0.0.1 serves a temporary copy of the notebooks. Playwright opens a
 notebook in Debian's Chromium, runs all its cells with JupyterLab's own "Run All", and works every
-control of each panel of ``helpers/widgets.py`` as a reader would: arrow keys on a slider's handle,
+control of each panel of ``helpers/widgets/`` as a reader would: arrow keys on a slider's handle,
 the next entry of a menu, the other toggle button, a click on a checkbox or a button. After each
 action the panel's figure must have been redrawn, and nothing may have raised.
 
@@ -53,10 +53,10 @@ CONTROLS = ".widget-slider, .widget-dropdown, .widget-toggle-buttons, .widget-ch
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def widget_classes(source: Path = ROOT / "helpers" / "widgets.py") -> list[str]:
-    """The public classes of helpers/widgets.py: each builds a panel that a notebook shows."""
-    tree = ast.parse(source.read_text())
-    return [node.name for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")]
+def widget_classes(source: Path = ROOT / "helpers" / "widgets") -> list[str]:
+    """The public classes of helpers/widgets/: each builds a panel that a notebook shows."""
+    return sorted(node.name for path in source.glob("*.py") for node in ast.parse(path.read_text()).body
+                  if isinstance(node, ast.ClassDef) and not node.name.startswith("_"))
 
 
 @dataclass(frozen=True)

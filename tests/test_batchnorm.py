@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.batchnorm import ScratchBatchNorm, batch_statistics_spread, batchnorm_backward, batchnorm_forward
+from helpers.batchnorm import ScratchBatchNorm, batchnorm_backward, batchnorm_forward
+from helpers.batchnorm_checks import batch_statistics_spread
 
 from .tolerances import FLOAT64_RTOL
 

@@ -1,7 +1,7 @@
 """The notebooks' sliders in a real browser: JupyterLab in Chromium, driven by Playwright.
 
 The unit tests call the panels' callbacks in Python, and nbval only runs the cells; neither sees
-what a reader sees. Here each notebook that shows a panel of helpers/widgets.py is opened in
+what a reader sees. Here each notebook that shows a panel of helpers/widgets/ is opened in
 JupyterLab, run with Run All in the ci profile, and every control of every panel is used (arrow
 keys on slider handles, menus, toggles, Train buttons): each must redraw the panel's figure, and
 no traceback or "Error displaying widget" may appear. How it drives and waits: tests/browser_support.py.
@@ -82,7 +82,7 @@ def report_failures(failures: list[bs.Failure], lab: bs.JupyterLab, screenshots:
 def test_notebooks_with_widgets_are_found():
     """The browser test finds its notebooks by scanning for the panels' classes: an empty scan would
     make it pass while checking nothing."""
-    assert WIDGETS, f"no notebook in {NOTEBOOKS} builds a panel of helpers/widgets.py ({bs.widget_classes()})"
+    assert WIDGETS, f"no notebook in {NOTEBOOKS} builds a panel of helpers/widgets/ ({bs.widget_classes()})"
     assert "AffineExplorer" in bs.widget_classes()
     assert all(cls in bs.widget_classes() for cls in CONTROL_ORDER)
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data as data_module
+from helpers import cifar10_files
 from helpers.data import (
     BatchSampler,
     DatasetNotFoundError,
@@ -10,7 +10,6 @@ from helpers.data import (
     augment_batch,
     cifar10_stats,
     cifar10_tensors,
-    convert_cifar10_batches,
     dln_data,
     load_cifar10,
 )
@@ -22,7 +21,7 @@ from .tolerances import unit_roundoff
 
 def test_converting_torchvision_batches_gives_the_same_images_and_labels(tmp_path, fake_data):
     batches = write_torchvision_batches(tmp_path / "cifar-10-batches-py", fake_data)
-    convert_cifar10_batches(batches, tmp_path / "out")
+    cifar10_files.convert_cifar10_batches(batches, tmp_path / "out")
     for split, (images, labels) in fake_data.items():
         with np.load(tmp_path / "out" / f"{split}.npz", allow_pickle=False) as z:
             np.testing.assert_array_equal(z["images"], images)
@@ -33,8 +32,8 @@ def test_converting_torchvision_batches_gives_the_same_images_and_labels(tmp_pat
 def test_missing_cache_is_downloaded_checksum_verified_and_converted(tmp_path, fake_data, monkeypatch, http_folder):
     folder, url = http_folder
     md5 = write_archive(folder / "cifar-10-python.tar.gz", fake_data)
-    monkeypatch.setattr(data_module, "CIFAR10_URL", f"{url}/cifar-10-python.tar.gz")
-    monkeypatch.setattr(data_module, "CIFAR10_MD5", md5)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_URL", f"{url}/cifar-10-python.tar.gz")
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", md5)
     monkeypatch.delenv("BN_NO_DOWNLOAD", raising=False)
     root = tmp_path / "data"
     images, labels = load_cifar10("test", root=root)
@@ -48,8 +47,8 @@ def test_missing_cache_is_downloaded_checksum_verified_and_converted(tmp_path, f
 def test_download_with_wrong_checksum_fails_with_instructions(tmp_path, fake_data, monkeypatch, http_folder):
     folder, url = http_folder
     write_archive(folder / "cifar-10-python.tar.gz", fake_data)
-    monkeypatch.setattr(data_module, "CIFAR10_URL", f"{url}/cifar-10-python.tar.gz")
-    monkeypatch.setattr(data_module, "CIFAR10_MD5", "0" * 32)
+    monkeypatch.setattr(cifar10_files, "CIFAR10_URL", f"{url}/cifar-10-python.tar.gz")
+    monkeypatch.setattr(cifar10_files, "CIFAR10_MD5", "0" * 32)
     monkeypatch.delenv("BN_NO_DOWNLOAD", raising=False)
     with pytest.raises(DatasetNotFoundError, match="download failed"):
         load_cifar10("train", root=tmp_path / "data")
@@ -57,7 +56,7 @@ def test_download_with_wrong_checksum_fails_with_instructions(tmp_path, fake_dat
 
 
 def test_offline_missing_dataset_says_what_to_download_and_where(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_module, "CIFAR10_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # refused
+    monkeypatch.setattr(cifar10_files, "CIFAR10_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # refused
     monkeypatch.delenv("BN_NO_DOWNLOAD", raising=False)
     with pytest.raises(DatasetNotFoundError) as err:
         load_cifar10("train", root=tmp_path / "data")
@@ -68,7 +67,7 @@ def test_offline_missing_dataset_says_what_to_download_and_where(tmp_path, monke
 
 def test_no_download_switch_never_downloads(tmp_path, monkeypatch):
     monkeypatch.setenv("BN_NO_DOWNLOAD", "1")
-    monkeypatch.setattr(data_module, "download_cifar10", lambda root: pytest.fail("tried to download"))
+    monkeypatch.setattr(cifar10_files, "download_cifar10", lambda root: pytest.fail("tried to download"))
     with pytest.raises(DatasetNotFoundError, match="switched off"):
         load_cifar10("train", root=tmp_path)
 

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import FunctionProbe, Probe, build_model, experiments, fit, train
-from helpers import data as data_module
+from helpers import FunctionProbe, Probe, build_model, cifar10_files, experiments, fit, train
 from helpers.data import DatasetDamagedError, DatasetNotFoundError, load_cifar10
 from helpers.experiments import lr_sweep, train_grid
 from helpers.runs import run_path
@@ -64,7 +63,7 @@ def test_a_truncated_cifar_file_names_itself_and_the_fix(cifar_dir):
 
 
 def test_the_offline_data_error_stands_alone_and_says_to_restart(tmp_path, monkeypatch):
-    monkeypatch.setattr(data_module, "CIFAR10_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # refused
+    monkeypatch.setattr(cifar10_files, "CIFAR10_URL", "http://127.0.0.1:9/cifar-10-python.tar.gz")  # refused
     monkeypatch.delenv("BN_NO_DOWNLOAD", raising=False)
     with pytest.raises(DatasetNotFoundError) as err:
         load_cifar10("train", root=tmp_path / "data")

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from helpers import build_model, make_norm
-from helpers.lp_norm import LpNorm, _LpNormFunction, lp_norm_reference, lp_scale
+from helpers.lp_norm import LpNorm, _LpNormFunction, lp_scale
+from helpers.lp_norm_reference import lp_norm_reference
 
 PS = [1.0, 2.0, 3.0, math.inf]
 # (shape, channels-last): a DLN layer (N, C), the ensemble's (1, C, L), a conv output in both layouts

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.layer_inputs import layer_input
 from helpers.models import VGG, DeepLinearNet, build_model
 from helpers.norms import NORMS, make_norm, register_norm
 
@@ -41,8 +42,8 @@ def test_layer_input_is_the_output_of_the_layers_before():
     model = build_model("vgg11", "batch", width=0.125).eval()
     x = torch.randn(2, 3, 32, 32)
     # the same layers applied in the same order: exact
-    assert torch.equal(model.layer(3)(model.layer_input(x, 3)), model.layer_input(x, 4))
-    assert torch.equal(model.layer_input(x, 1), x)
+    assert torch.equal(model.layer(3)(layer_input(model, x, 3)), layer_input(model, x, 4))
+    assert torch.equal(layer_input(model, x, 1), x)
 
 
 def test_bias_only_where_no_norm_absorbs_it():

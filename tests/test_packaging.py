@@ -1,6 +1,7 @@
 """The pip and conda descriptions of the environment must list the same packages, and CI must
 run the test command the README gives."""
 
+import fnmatch
 import re
 from pathlib import Path
 
@@ -59,3 +60,11 @@ def test_ci_runs_the_readme_test_command():
     command = 'pip install -e ".[test]" && pytest'
     assert command in readme
     assert command in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_package_installs_with_every_subfolder_of_helpers():
+    """setuptools installs the packages whose dotted names match ``include`` (as fnmatch patterns)."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "helpers").rglob("__init__.py")}
+    assert folders >= {"helpers", "helpers.exercises", "helpers.plots", "helpers.widgets"}
+    assert all(any(fnmatch.fnmatchcase(folder, pattern) for pattern in include) for folder in folders)

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from helpers import build_model, train
 from helpers.ensemble import DeepLinearEnsemble
+from helpers.layer_inputs import layer_input
 from helpers.scale_invariance import WeightNormProbe, scale_sweep, weight_norm_summary
 
 from .test_train import fit_in_float64, same_history, small
@@ -32,7 +33,7 @@ def test_loss_is_scale_invariant_gradient_orthogonal_and_inverse_to_the_scale():
     # a relative change of at most ε/(2c²σ²) with σ² the layer's smallest channel variance at c = 1
     # (0.24 here: 4e-10 at c = 0.01); float64 rounding adds about 1e-14.
     with torch.no_grad():
-        var = float(model.layer(3).conv(model.layer_input(x, 3)).var((0, 2, 3), unbiased=False).min())
+        var = float(model.layer(3).conv(layer_input(model, x, 3)).var((0, 2, 3), unbiased=False).min())
     tol = 1e-14 / (min(SCALES) ** 2 * var) + FLOAT64_RTOL
     np.testing.assert_allclose(sweep["loss"], sweep["loss"][2], rtol=tol)
     np.testing.assert_allclose(sweep["scale"] * sweep["grad_norm"], sweep["grad_norm"][2], rtol=tol)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from helpers import build_model
+from helpers.layer_inputs import layer_input
 from helpers.theory import (
     bn_unit,
     bn_unit_backward,
@@ -99,7 +100,7 @@ def test_theorem_4_1_on_every_channel_of_a_real_bn_layer():
     # Equal but for ε: with it ‖ŷ‖² = m·σ²/(σ² + ε), not m, which moves the bound by at most about ε/σ²
     # relative (σ² the channel's variance; 4e-5 for the smallest here).
     with torch.no_grad():
-        var = model.layer(2).conv(model.layer_input(x, 2)).var((0, 2, 3), unbiased=False)
+        var = model.layer(2).conv(layer_input(model, x, 2)).var((0, 2, 3), unbiased=False)
     np.testing.assert_allclose(terms["lhs"], terms["rhs_1/m"], rtol=model.layer(2).norm.eps / float(var.min()))
     assert np.all(terms["lhs"] > terms["rhs_1/√m"])
     with pytest.raises(ValueError, match="no BatchNorm"):

@@ -78,7 +78,9 @@ def test_a_record_is_stale_without_its_runs_or_with_other_code(ci_cache, monkeyp
     monkeypatch.setattr(claim_records, "missing_runs", lambda notebook, profile: 0)
     assert claim_records.staleness(record) == ""
     assert "other runs" in claim_records.staleness(dict(record, runs=record["runs"][1:]))
-    assert "other helpers code" in claim_records.staleness(dict(record, code="0" * 16))
+    assert "modules" in record and "claims" in record["modules"]  # stamped with the modules loaded when checked
+    changed = dict(record, modules={**record["modules"], "claims": "0" * 16})
+    assert "other helpers code (the code of claims changed since)" in claim_records.staleness(changed)
 
 
 def _record(name, claims, asserted=True, unit="seeds"):

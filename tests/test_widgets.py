@@ -59,7 +59,7 @@ def never_captured(*args):
 
 def test_explorers_draw_by_setting_outputs_never_by_capturing(cifar_dir, monkeypatch):
     # Capturing (`with output:`) makes a headless notebook runner send messages to the kernel on the
-    # channel it awaits the cell's reply on, which can hang execution (see helpers/widgets.py).
+    # channel it awaits the cell's reply on, which can hang execution (see helpers/widgets/panels.py).
     import ipywidgets
 
     monkeypatch.setattr(ipywidgets.Output, "__enter__", never_captured)
@@ -136,7 +136,8 @@ def test_sharpness_explorer_trains_full_batch_runs_with_lambda_max(cifar_dir, mo
 
     monkeypatch.setenv("BN_PROFILE", "ci")
     test50 = {"test_size": 50}  # the fixture's CIFAR-10 has 50 test images
-    monkeypatch.setattr("helpers.widgets.full_batch_config", lambda **kw: eos.full_batch_config(**kw, **test50))
+    monkeypatch.setattr("helpers.widgets.after_the_paper.full_batch_config",
+                        lambda **kw: eos.full_batch_config(**kw, **test50))
     config = eos.full_batch_config(lr=0.1, **test50)
     reference = {("Standard", 0.1): [train(config, probes=[eos.sharpness_probe(config.steps)], progress=False)]}
     explorer = SharpnessExplorer(reference=reference)
