@@ -1,18 +1,31 @@
 """Claims checked on a run's own numbers, over seeds, and reported in one table.
 
-Two kinds, kept apart:
+Whose claim it is, kept apart:
 
 - **the paper's claims** (:meth:`Claims.paper`): what the paper says, turned into a test of one
-  number per seed and a rule over seeds ("in every seed", "in a majority", "of the median").
-  They are asserted in the ``laptop`` and ``paper`` profiles.
-- **claims of later work** (:meth:`Claims.cited`): what another paper reports (notebook 08), tested
-  and asserted the same way, and printed apart so that nobody reads it as this paper's claim.
-- **our observations** (:meth:`Claims.observation`): what we found in our setup. They are
-  reported with how many seeds show them; only those stated "in every seed" are asserted,
-  and only where they held in every seed the profile runs.
+  number per seed and a rule over seeds ("in every seed", "in a majority", "of the median");
+- **claims of later work** (:meth:`Claims.cited`): what another paper reports (notebook 08),
+  printed apart so that nobody reads it as this paper's claim;
+- **our observations** (:meth:`Claims.observation`): what we found in our setup, reported with
+  how many seeds show it.
 
-A claim is never made to pass: the rule is stated before the numbers are seen, and the table
-prints the number of each seed beside the verdict, so a reader sees how close each call was.
+And what kind of evidence it is, kept apart too:
+
+- **empirical**: runs over seeds or task instances, the only kind that can reproduce a claim;
+- **identity** (:meth:`Claims.identity`): mathematics verified numerically on random cases. It
+  holds unless the code has a bug, so it is evidence of nothing empirical, and failing it stops
+  the notebook;
+- **premise** (:meth:`Claims.premise`): an assumption a theorem needs, checked on the runs.
+
+A claim that does not hold in a reader's run is a result: :meth:`Claims.check` prints it loudly,
+records it, and the notebook goes on. What must not drift is the notebook's text: a notebook
+states what its committed run found with :meth:`Claims.compare_text`, which says where this
+run differs, and a test holds the committed notebooks to it.
+
+A number that cannot be computed in a seed (NaN: a phase with too few probed steps, a refused
+comparison) leaves that seed undecided; it counts neither way. An infinite one (a diverged run)
+is tested like any other.
+
 A notebook's claims name it (``Claims(seeds, notebook="05", part="dln")``), and :meth:`Claims.check`
 then records them beside the runs (:mod:`helpers.claim_records`) for notebook 09's verdicts.
 
@@ -21,7 +34,8 @@ Taught in notebooks 02, 03, 04, 05, 06, 07 and 08 (each ends with its table).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,49 +46,72 @@ RULES = {
     "median": "of the median over seeds",
     "count": "reported: how many seeds",
 }
+EVIDENCE = ("empirical", "identity", "premise")
+TEXT_AGREES = "the text above describes this run"  # what compare_text prints when it does
 
 
 @dataclass
 class Claim:
-    """One checked statement: ``values`` (one per seed) and whether each passes ``test``."""
+    """One checked statement: ``values`` (one per seed) and whether each passes its test."""
 
     kind: str  # "paper", "cited" (later work's) or "observation"
     text: str  # what we check, in our words
     paper: str  # the paper's statement it stands for ("" for our own observations)
     quantity: str  # what the numbers are
     values: np.ndarray
-    passes: np.ndarray  # per seed
+    passes: np.ndarray  # per seed (False where undecided)
     rule: str
-    median_passes: bool
-    unit: str = "seeds"  # what the values are one per: seeds, or random cases for the theory
+    unit: str = "seeds"  # what the values are one per: seeds, instances, or random cases
+    evidence: str = "empirical"
+    reading: str = ""  # the reading of an open protocol choice it is checked under ("summed loss")
+    says: str = ""  # the test in words ("BN / Standard ≤ 1/2"), where it is a declared reading
+    median_passes: bool = False  # does the median over decided seeds pass (the "median" rule)
 
     def __repr__(self) -> str:
         return f"<{self.kind}: {self.text}: {self.verdict}>"
 
     @property
+    def decided(self) -> np.ndarray:
+        """Per seed: was there a number to test (NaN: undecided; ±inf, as from a diverged run, is a number)."""
+        return ~np.isnan(self.values)
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(holds in, out of) over the decided seeds."""
+        return int(self.passes[self.decided].sum()), int(self.decided.sum())
+
+    @property
     def count(self) -> str:
-        return f"{int(self.passes.sum())} of {len(self.passes)}"
+        k, n = self.counts
+        undecided = len(self.values) - n
+        return f"{k} of {n}" + (f", {undecided} undecided" if undecided else "")
 
     @property
     def holds(self) -> bool:
-        """Does the claim hold by its rule? (A "count" observation is a report: it always holds.)"""
+        """Does the claim hold by its rule? (A "count" observation is a report: it always holds;
+        a claim with no decided seed does not hold.)"""
+        k, n = self.counts
+        if self.rule == "count":
+            return True
+        if n == 0:
+            return False
         if self.rule == "every":
-            return bool(self.passes.all())
+            return k == n
         if self.rule == "majority":
-            return bool(self.passes.sum() * 2 > len(self.passes))
-        if self.rule == "median":
-            return self.median_passes
-        return True
+            return 2 * k > n
+        return self.median_passes
 
     @property
     def verdict(self) -> str:
+        if self.counts[1] == 0:
+            return "cannot be decided"
         if self.rule == "count":
             return f"holds in {self.count}"
-        return ("holds" if self.holds else "FAILS") + f" ({self.count} {self.unit})"
+        return ("holds" if self.holds else "DOES NOT HOLD") + f" ({self.count} {self.unit})"
 
 
 class Claims:
-    """A notebook's claims and observations; :meth:`report` prints them, :meth:`check` asserts."""
+    """A notebook's claims and observations; :meth:`check` prints and records them."""
 
     SHOWN = 12  # at most this many numbers per claim in the table; more are summarised
 
@@ -88,24 +125,43 @@ class Claims:
         self.claims: list[Claim] = []
 
     def _add(self, kind: str, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
-             test: Callable[[float], bool], rule: str) -> Claim:
+             test: Callable[[float], bool], rule: str, evidence: str = "empirical", reading: str = "") -> Claim:
         if rule not in RULES:
             raise ValueError(f"unknown rule {rule!r}; choose one of: {', '.join(RULES)}")
+        if evidence not in EVIDENCE:
+            raise ValueError(f"unknown kind of evidence {evidence!r}; choose one of: {', '.join(EVIDENCE)}")
+        if any(c.text == text for c in self.claims):
+            raise ValueError(f"a claim named {text!r} is already checked here")
         values = np.atleast_1d(np.asarray(values, dtype=float))
         if values.size == 0:
             raise ValueError(f"no numbers for the claim {text!r}")
-        passes = np.array([bool(test(v)) for v in values])
-        claim = Claim(kind, text, paper, quantity, values, passes, rule, bool(test(float(np.median(values)))),
-                      self.unit)
+        passes = np.array([bool(not np.isnan(v) and test(v)) for v in values])
+        decided = values[~np.isnan(values)]
+        claim = Claim(kind, text, paper, quantity, values, passes, rule, self.unit, evidence, reading,
+                      getattr(test, "says", ""), bool(len(decided) and test(float(np.median(decided)))))
         self.claims.append(claim)
         return claim
 
     def paper(self, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
-              test: Callable[[float], bool], rule: str = "every") -> Claim:
-        """A claim of the paper: ``test`` one number per seed, ``rule`` over seeds."""
+              test: Callable[[float], bool], rule: str = "every", reading: str = "") -> Claim:
+        """A claim of the paper, empirical: ``test`` one number per seed (a declared reading from
+        :mod:`helpers.declared_checks`, or a function), ``rule`` over seeds; ``reading``: the reading
+        of an open protocol choice it is checked under."""
         if rule == "count":
             raise ValueError("a claim of the paper needs a rule that can fail: every, majority or median")
-        return self._add("paper", text, paper, quantity, values, test, rule)
+        return self._add("paper", text, paper, quantity, values, test, rule, "empirical", reading)
+
+    def identity(self, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
+                 test: Callable[[float], bool]) -> Claim:
+        """A statement of the paper's theory verified numerically, case by case: mathematics, not
+        evidence for an empirical claim. :meth:`check` stops the notebook if it fails (a bug)."""
+        return self._add("paper", text, paper, quantity, values, test, "every", "identity")
+
+    def premise(self, text: str, paper: str, quantity: str, values: Sequence[float] | np.ndarray,
+                test: Callable[[float], bool]) -> Claim:
+        """An assumption a theorem needs for the paper's argument (``paper``: which), checked on the
+        runs: reported in how many seeds, channels or points it holds."""
+        return self._add("paper", text, paper, quantity, values, test, "count", "premise")
 
     def cited(self, text: str, work: str, quantity: str, values: Sequence[float] | np.ndarray,
               test: Callable[[float], bool], rule: str = "every") -> Claim:
@@ -115,12 +171,13 @@ class Claims:
         return self._add("cited", text, work, quantity, values, test, rule)
 
     def observation(self, text: str, quantity: str, values: Sequence[float] | np.ndarray,
-                    test: Callable[[float], bool], rule: str = "count", expected: str = "") -> Claim:
+                    test: Callable[[float], bool], rule: str = "count", expected: str = "",
+                    reading: str = "") -> Claim:
         """Something we found in our setup: ``rule="count"`` reports in how many seeds it holds;
-        ``rule="every"`` states it for every seed (and :meth:`check` asserts it)."""
+        ``rule="every"`` states it for every seed."""
         if rule not in ("count", "every"):
             raise ValueError("an observation is reported (rule='count') or stated for every seed (rule='every')")
-        return self._add("observation", text, expected, quantity, values, test, rule)
+        return self._add("observation", text, expected, quantity, values, test, rule, "empirical", reading)
 
     def table(self) -> str:
         """The claims as text: kind, claim, the paper's statement, our number per seed, verdict."""
@@ -133,34 +190,34 @@ class Claims:
             lines.append(title + (f" ({self.unit} {self._listed(self.seeds, str)})" if self.seeds else ""))
             per = self.unit[:-1] if self.unit.endswith("s") else self.unit
             for c in rows:
-                lines.append(f"  {c.verdict:18s} {c.text}")
+                label = "" if c.evidence == "empirical" else f"[{c.evidence}] "
+                lines.append(f"  {c.verdict:28s} {label}{c.text}")
                 if c.paper:
                     source = {"paper": "paper", "cited": "they say"}.get(kind, "expected")
-                    lines.append(f"  {'':18s}   {source}: {c.paper}")
-                lines.append(f"  {'':18s}   {c.quantity}, per {per}: {self._listed(c.values, self.fmt.format)}"
-                             f"   (rule: {RULES[c.rule].replace('seed', per)})")
+                    lines.append(f"  {'':28s}   {source}: {c.paper}")
+                test = f"test: {c.says}; " if c.says else ""
+                lines.append(f"  {'':28s}   {c.quantity}, per {per}: {self._listed(c.values, self.fmt.format)}"
+                             f"   ({test}rule: {RULES[c.rule].replace('seed', per)})")
         return "\n".join(lines)
 
     def _listed(self, values: Sequence, fmt: Callable) -> str:
         """Every value, or for more than :attr:`SHOWN` of them their count, range and median."""
         if len(values) <= self.SHOWN:
-            return ", ".join(fmt(v) for v in values)
+            return ", ".join("undecided" if isinstance(v, float) and np.isnan(v) else fmt(v) for v in values)
         if all(isinstance(v, (int, np.integer)) for v in values):
             return f"{fmt(min(values))}–{fmt(max(values))} ({len(values)})"
         v = np.asarray(values, dtype=float)
-        return (f"{len(v)} values from {fmt(float(v.min()))} to {fmt(float(v.max()))}, "
-                f"median {fmt(float(np.median(v)))}")
+        return (f"{len(v)} values from {fmt(float(np.nanmin(v)))} to {fmt(float(np.nanmax(v)))}, "
+                f"median {fmt(float(np.nanmedian(v)))}")
 
     def report(self) -> None:
         print(self.table())
 
-    def failures(self, paper: bool = True) -> list[Claim]:
-        """What :meth:`check` would assert on and fails: the paper's claims (when ``paper``) and the
-        observations stated for every seed."""
-        return [c for c in self.claims if (c.kind in ("paper", "cited") and paper) or c.rule == "every"
-                if not c.holds]
+    def failures(self) -> list[Claim]:
+        """The claims that do not hold by their rule (reported counts never fail)."""
+        return [c for c in self.claims if not c.holds]
 
-    def to_record(self, asserted: bool) -> dict:
+    def to_record(self) -> dict:
         """The claims as plain data, with what made them: profile, runs, and the helpers modules loaded when
         they were checked, with their fingerprints (see :mod:`helpers.claim_records`)."""
         from .claim_records import planned_run_keys
@@ -169,27 +226,60 @@ class Claims:
 
         profile = active_profile().name
         claims = [dict(kind=c.kind, text=c.text, paper=c.paper, quantity=c.quantity, rule=c.rule,
-                       values=[float(v) for v in c.values], passes=[bool(p) for p in c.passes], holds=c.holds)
+                       evidence=c.evidence, reading=c.reading, says=c.says,
+                       values=[float(v) for v in c.values], passes=[bool(p) for p in c.passes],
+                       decided=[bool(d) for d in c.decided], holds=c.holds)
                   for c in self.claims]
         return dict(name=f"{self.notebook}-{self.part}" if self.part else self.notebook, notebook=self.notebook,
-                    part=self.part, profile=profile, unit=self.unit, seeds=self.seeds, asserted=asserted,
-                    failed=[c.text for c in self.failures()] if asserted else [], claims=claims,
+                    part=self.part, profile=profile, unit=self.unit, seeds=self.seeds,
+                    failing=[c.text for c in self.failures()], claims=claims,
                     runs=planned_run_keys(self.notebook, profile), **code_stamp())
 
-    def check(self, assert_claims: bool = True) -> None:
-        """Print the table and, when ``assert_claims`` (the ``laptop`` and ``paper`` profiles),
-        fail on any claim of the paper or of later work, or any every-seed observation, that does not hold.
-        A notebook's claims are recorded first, whatever the outcome."""
+    def check(self) -> None:
+        """Print the table, record it (when the claims name their notebook), and say loudly which claims
+        do not hold in this run. Only a failing identity raises: that is a bug, not a result."""
         self.report()
         if self.notebook:
             from .claim_records import save_record
 
-            save_record(self.to_record(assert_claims))
-        if not assert_claims:
-            print("(not asserted in this profile: the runs are too short to mean much)")
-            return
-        failed = self.failures()
-        if failed:
-            raise AssertionError("these do not hold in this run: " + "; ".join(c.text for c in failed))
-        cited = " and of later work" if any(c.kind == "cited" for c in self.claims) else ""
-        print(f"asserted: every claim of the paper{cited}, and every observation stated for every seed, holds")
+            save_record(self.to_record())
+        broken = [c for c in self.claims if c.evidence == "identity" and not c.holds]
+        if broken:
+            raise AssertionError("an identity fails, so the code has a bug: " + "; ".join(c.text for c in broken))
+        failing = [c for c in self.failures() if c.kind != "observation"]
+        if failing:
+            print("\n" + "!" * 100 + "\nDOES NOT HOLD IN THIS RUN (a result, not an error: notebook 09 counts it):")
+            for c in failing:
+                print(f"  {c.text}: {c.quantity} {self._listed(c.values, self.fmt.format)} ({c.count} {c.unit})")
+            print("!" * 100)
+        elif any(c.kind != "observation" and c.rule != "count" for c in self.claims):
+            kinds = " and of later work" if any(c.kind == "cited" for c in self.claims) else ""
+            print(f"every claim of the paper{kinds} held to a rule here holds in this run "
+                  "(premises and our observations are reported, not held to a rule)")
+
+    def find(self, pattern: str) -> Claim:
+        """The one claim whose text matches ``pattern`` (a regular expression)."""
+        found = [c for c in self.claims if re.search(pattern, c.text)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} claims match {pattern!r}: " + "; ".join(c.text for c in found))
+        return found[0]
+
+    def compare_text(self, described: Mapping[str, str]) -> list[str]:
+        """Hold the notebook's text to this run. ``described``: for a pattern naming one claim, the count
+        the text states ("3 of 3"). Prints :data:`TEXT_AGREES` when every count matches, else each
+        difference, loudly; returns the differences (the committed notebooks must have none)."""
+        differ = []
+        for pattern, stated in described.items():
+            try:
+                claim = self.find(pattern)
+            except LookupError as missing:  # another profile can name its checks otherwise: say so, go on
+                differ.append(f"the text states {stated} for {pattern!r}, which names no one claim here ({missing})")
+                continue
+            if claim.count != stated:
+                differ.append(f"{claim.text}: the text says {stated}, this run {claim.count}")
+        if differ:
+            print("THE TEXT ABOVE WAS WRITTEN FOR ANOTHER RUN (the committed `laptop` one); in this run:\n  "
+                  + "\n  ".join(differ))
+        else:
+            print(f"{TEXT_AGREES}: {len(described)} counts it states match")
+        return differ

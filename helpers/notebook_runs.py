@@ -84,11 +84,11 @@ def _dln_runs(p: Profile, lr: float, name: str, labels: tuple[str, ...] = ("Stan
                     about="gradient ICS (04) and the landscape (05)")
 
 
-def _landscape_runs(p: Profile) -> RunGroup:
-    """Notebooks 05 and 08: Standard and BN at the paper's learning rate, landscape probes, saved points."""
-    return RunGroup("vgg", RunConfig.from_profile(p, lr=PAPER_LR), networks(), tuple(profile_seeds("vgg", p)),
+def _landscape_runs(p: Profile, name: str = "vgg") -> RunGroup:
+    """Notebooks 05, 07 and 08: Standard and BN at the paper's learning rate, landscape probes, saved points."""
+    return RunGroup(name, RunConfig.from_profile(p, lr=PAPER_LR), networks(), tuple(profile_seeds("landscape", p)),
                     (*landscape_probes(p.vgg, p), point_saving_probe(p.vgg, p)),
-                    about="the landscape along −g (05); λ_max at the saved points (08)")
+                    about="the landscape along −g (05); γ²/σ² (07) and λ_max (08) at the saved points")
 
 
 def _notebook_00(p: Profile) -> list[RunGroup]:
@@ -120,7 +120,7 @@ def _notebook_04(p: Profile) -> list[RunGroup]:
             RunGroup("vgg, lr 0.02", RunConfig.from_profile(p, lr=0.02), networks(), tuple(profile_seeds("vgg", p)),
                      (ics_probe(p.vgg, p),), about="gradient ICS at a smaller learning rate"),
             _dln_runs(p, DLN_LR, "dln"),
-            _dln_runs(p, DLN_LR * n, "dln, summed loss", ("Standard",))]
+            _dln_runs(p, DLN_LR * n, "dln, summed loss")]
 
 
 def _notebook_05(p: Profile) -> list[RunGroup]:
@@ -144,7 +144,8 @@ def _notebook_06(p: Profile) -> list[RunGroup]:
 
 def _notebook_07(p: Profile) -> list[RunGroup]:
     return [RunGroup("vgg", RunConfig.from_profile(p, lr=PAPER_LR), networks(), tuple(profile_seeds("vgg", p)),
-                     (WeightNormProbe(every=1),), about="weight norms and effective step lengths")]
+                     (WeightNormProbe(every=1),), about="weight norms and effective step lengths"),
+            _landscape_runs(p, "vgg, saved points (05)")]
 
 
 OTHER_NORMS = {"Standard": "none", "BN": "batch", "LayerNorm": "layer", "GroupNorm": "group",

@@ -34,6 +34,7 @@ class Profile:
     dln_steps: int  # gradient-descent steps of one DLN run
     seeds: int  # seeds of every VGG comparison a claim rests on
     dln_instances: int  # DLN task instances (data seed and initialization together)
+    landscape_seeds: int  # seeds of notebook 05's VGG landscape runs, whose checks decide the most verdicts
     sweep_lrs: tuple[float, ...]  # learning rates of notebook 02's sweep, each over all seeds
     landscape_probes: int  # landscape probes per run (VGG and DLN)
     ics_probes: int  # gradient-ICS probes per VGG run (the DLN: 100, 20 in ci)
@@ -60,6 +61,7 @@ PROFILES: dict[str, Profile] = {
         dln_steps=200,
         seeds=2,
         dln_instances=2,
+        landscape_seeds=2,
         sweep_lrs=(0.1, 0.5),
         landscape_probes=5,
         ics_probes=5,
@@ -84,6 +86,7 @@ PROFILES: dict[str, Profile] = {
         dln_steps=5_000,  # ours: half the paper's 10,000, to keep notebooks 04 and 05 within minutes
         seeds=3,
         dln_instances=8,
+        landscape_seeds=6,
         sweep_lrs=(0.1, 0.2, 0.5, 1.0),  # around where the networks stop training
         landscape_probes=20,
         ics_probes=10,
@@ -108,6 +111,7 @@ PROFILES: dict[str, Profile] = {
         dln_steps=10_000,
         seeds=3,
         dln_instances=8,
+        landscape_seeds=3,
         sweep_lrs=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
         landscape_probes=40,
         ics_probes=150,
@@ -126,12 +130,16 @@ DEFAULT_PROFILE = "laptop"
 
 def profile_seeds(kind: str = "vgg", profile: Profile | None = None) -> list[int]:
     """The seeds a notebook runs: ``profile.seeds`` for VGG, ``profile.dln_instances`` for the DLN,
-    counted from ``BN_FIRST_SEED`` (default 0), so a claim can be re-checked on seeds never run before."""
+    ``profile.landscape_seeds`` for notebook 05's VGG landscape runs ("landscape"), counted from
+    ``BN_FIRST_SEED`` (default 0), so a claim can be re-checked on seeds never run before."""
     p = profile or active_profile()
     first = os.environ.get("BN_FIRST_SEED", "0").strip()
     if not first.isdigit():
         raise ValueError(f"BN_FIRST_SEED={first!r} must be a non-negative whole number")
-    count = p.dln_instances if kind == "dln" else p.seeds
+    counts = {"vgg": p.seeds, "dln": p.dln_instances, "landscape": p.landscape_seeds}
+    if kind not in counts:
+        raise ValueError(f"unknown kind of seeds {kind!r}; choose one of: {', '.join(counts)}")
+    count = counts[kind]
     return list(range(int(first), int(first) + count))
 
 

@@ -15,6 +15,7 @@ Taught in notebook 07.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -323,3 +324,27 @@ def ray_losses(problem: dict, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     y_hat = (y - y.mean(-1, keepdim=True)) / y.std(-1, unbiased=False, keepdim=True)
     standard = (y - t).square().mean(-1)
     return standard, (problem["gamma"] * y_hat + problem["beta"] - t).square().mean(-1)
+
+
+def bn_gains(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """γ²/σ² of every BN channel of ``model`` on the batch ``x`` (training mode: the batch's σ), the factor
+    by which Thm 4.1 scales the gradient through BN (> 1: up). The running statistics are left as found."""
+    gains, hooks = [], []
+
+    def keep(module, inputs, output):
+        dims = [d for d in range(inputs[0].dim()) if d != 1]
+        var = inputs[0].detach().double().var(dim=dims, unbiased=False)
+        gains.append((module.weight.detach().double() ** 2 / (var + module.eps)).cpu().numpy())
+
+    saved = copy.deepcopy(model.state_dict())
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            hooks.append(module.register_forward_hook(keep))
+    try:
+        with torch.no_grad():
+            model.train()(x)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.load_state_dict(saved)
+    return np.concatenate(gains)

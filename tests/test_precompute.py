@@ -102,7 +102,7 @@ def test_an_interrupted_precompute_resumes_where_it_stopped(ci_runs):
 def test_runs_spread_over_two_devices_land_in_one_cache(ci_runs, capsys):
     assert precompute.main(["--notebooks", "07", "--devices", "cpu,cpu", "--no-estimate"]) == 0
     assert cached(ci_runs) == planned_keys(["07"])
-    assert "4 runs trained" in capsys.readouterr().out
+    assert f"{len(planned_keys(['07']))} runs trained" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -56,9 +56,14 @@ def plot_landscape(summaries: Mapping[str, Mapping | Sequence[Mapping]]) -> plt.
     return fig
 
 
-def plot_split_sweep(sweeps: Mapping[str, Mapping[str, np.ndarray]], title: str = "") -> plt.Figure:
-    """How an early/rest comparison moves with the split: per quantity, the ratio BN / Standard of
-    the medians before (early) and after (rest) each split step; one line per seed."""
+def plot_split_sweep(sweeps: Mapping[str, Sequence[Mapping]], title: str = "") -> plt.Figure:
+    """How an early/rest comparison moves with the split: per quantity, the ratio of two networks'
+    medians before (early) and after (rest) each split step; one line per seed. ``sweeps`` maps a
+    quantity to :func:`helpers.summaries.split_sweep` outputs, one per seed, all with the same
+    orientation, which labels the axis (e.g. "BN / Standard, median beta")."""
+    ratios = {key: {f"{sw['numerator']} / {sw['denominator']}" for sw in per_seed} for key, per_seed in sweeps.items()}
+    if mixed := [key for key, ratio in ratios.items() if len(ratio) != 1]:
+        raise ValueError(f"the sweeps of {', '.join(mixed)} do not share one orientation: {ratios}")
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.6 * len(sweeps), 3.4), squeeze=False)
     for ax, (key, per_seed) in zip(axes[0], sweeps.items()):
         for j, sw in enumerate(per_seed):
@@ -68,7 +73,7 @@ def plot_split_sweep(sweeps: Mapping[str, Mapping[str, np.ndarray]], title: str 
         ax.axhline(1.0, color="0.4", lw=1)
         ax.set_yscale("log")
         ax.set_xlabel("split step")
-        ax.set_ylabel(f"BN / Standard, median {key}", fontsize=8)
+        ax.set_ylabel(f"{ratios[key].pop()}, median {key}", fontsize=8)
         ax.grid(alpha=0.3, which="both")
     legend_outside(axes[0, -1], title=title or None, title_fontsize=8)
     fig.tight_layout()

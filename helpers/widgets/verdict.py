@@ -36,7 +36,7 @@ class VerdictExplorer:
     def counts(self) -> dict[str, int]:
         """How many claims of the paper get each verdict at the slider's strictness."""
         got = [r.verdict(self.need.value) for r in self.rows if r.notebook != "08"]
-        return {v: got.count(v) for v in VERDICTS}
+        return {v: got.count(v) for v in (*VERDICTS, *dict.fromkeys(got)) if got.count(v)}
 
     def figure(self) -> plt.Figure:
         """The chosen claim's checks (the panel's view, as a static figure)."""
@@ -44,5 +44,5 @@ class VerdictExplorer:
 
     def redraw(self) -> None:
         self.summary.value = "the paper's claims under this rule: " + ", ".join(
-            f"{n} {v}" for v, n in self.counts().items())
+            f"{n} {v}" for v, n in self.counts().items())  # identities stay apart, never a verdict on runs
         self.output.outputs = (figure_output(self.figure()),)
