@@ -16,8 +16,6 @@ imported on first use, so code that needs neither (a benchmark, a headless scrip
 matplotlib or ipywidgets.
 """
 
-from importlib import import_module
-
 from . import fingerprints as _fingerprints
 from . import other_norms as _other_norms  # noqa: F401  (registers LayerNorm, GroupNorm, weight norm, BN's halves)
 from .config import RunConfig
@@ -32,6 +30,7 @@ from .data import (
 )
 from .ensemble import DeepLinearEnsemble, train_ensemble
 from .environment import show_setup
+from .lazy_exports import lazy_exports
 from .models import VGG, DeepLinearNet, build_model
 from .norms import NORMS, make_norm, register_norm
 from .probes import ActivationProbe, FunctionProbe, GradientICSProbe, LandscapeProbe, Probe, ProbeContext
@@ -47,11 +46,7 @@ _LAZY = {"plot_curves": "plots", "show_images": "plots",
                                          "LearningRateExplorer", "NoiseExplorer", "ProjectionExplorer",
                                          "SharpnessExplorer")}}
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _ = lazy_exports(__name__, _LAZY)  # dir() stays the module's own
 
 
 __all__ = [

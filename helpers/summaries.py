@@ -140,16 +140,17 @@ def _medians(summary: Mapping[str, np.ndarray], mask: np.ndarray, keys: tuple[st
 
 
 def phase_medians(summary: Mapping, keys: tuple[str, ...] = QUANTITIES, early_until: float | None = None,
-                  ) -> dict[str, dict[str, float]]:
+                  min_probes: int = 1) -> dict[str, dict[str, float]]:
     """Medians of summary quantities over the whole run, the early phase and the rest.
 
     The early phase is the run's own (``summary["early_until"]``, :func:`plateau_end`) unless
-    ``early_until`` is given.
+    ``early_until`` is given. A phase with fewer than ``min_probes`` probed steps gets NaN medians
+    (undecided), as one with none always does.
     """
     until = summary["early_until"] if early_until is None else early_until
     early = summary["step"] < until
-    return {phase: _medians(summary, mask, keys)
-            for phase, mask in {"all": np.ones_like(early), "early": early, "rest": ~early}.items()}
+    masks = {"all": np.ones_like(early), "early": early, "rest": ~early}
+    return {phase: _medians(summary, mask & (mask.sum() >= min_probes), keys) for phase, mask in masks.items()}
 
 
 MIN_MATCHED = 5  # ours: fewer probed steps than this in the common loss range and we do not compare

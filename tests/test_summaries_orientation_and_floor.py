@@ -125,3 +125,13 @@ def test_resampling_floor_is_fixed_by_its_seed_and_needs_the_histograms_edges():
     assert not np.array_equal(resampling_floor(rec, seed=5), resampling_floor(rec, seed=6))
     with pytest.raises(ValueError, match="edges"):
         resampling_floor(dict(rec))  # plain arrays: no settings, so no bin edges
+
+
+def test_a_phase_with_fewer_probed_steps_than_asked_is_undecided():
+    from helpers.summaries import phase_medians
+
+    summary = {"step": np.arange(0, 100, 10), "early_until": 25, "beta": np.arange(10.0)}  # early: steps 0, 10, 20
+    assert phase_medians(summary, ("beta",))["early"]["beta"] == 1.0
+    assert phase_medians(summary, ("beta",), min_probes=3)["early"]["beta"] == 1.0
+    fewer = phase_medians(summary, ("beta",), min_probes=4)
+    assert np.isnan(fewer["early"]["beta"]) and fewer["rest"]["beta"] == 6.0 and fewer["all"]["beta"] == 4.5

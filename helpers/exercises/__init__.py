@@ -9,7 +9,7 @@ checkers go in a module of their own, named after the notebook, and into :data:`
 Taught in notebook 01 (its first checked exercise).
 """
 
-from importlib import import_module
+from ..lazy_exports import lazy_exports
 
 # Each name and the module that defines it: importing one loads that module alone.
 WHERE = {
@@ -30,15 +30,7 @@ WHERE = {
     "check_verdict": "verdict",
 }
 
-
-def __getattr__(name: str):
-    if name in WHERE:
-        return getattr(import_module(f".{WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, WHERE)
 
 
 __all__ = sorted(WHERE)

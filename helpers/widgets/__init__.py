@@ -9,7 +9,7 @@ notebook, and into :data:`WHERE`.
 Taught in notebooks 00 and 01 (the first slider panels).
 """
 
-from importlib import import_module
+from ..lazy_exports import lazy_exports
 
 # Each name and the module that defines it: importing one loads that module alone.
 WHERE = {
@@ -26,15 +26,7 @@ WHERE = {
     "figure_output": "panels",
 }
 
-
-def __getattr__(name: str):
-    if name in WHERE:
-        return getattr(import_module(f".{WHERE[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(WHERE)
+__getattr__, __dir__ = lazy_exports(__name__, WHERE)
 
 
 __all__ = sorted(WHERE)
